@@ -1,0 +1,237 @@
+"""A scene: a satellite image, the digital map of the same window, optional vector layers and georeferencing.
+
+Scenes are loaded from files (`load_scene`, `load_scene_dir`) and kept in a `tools.scene_store.SceneStore`;
+graph state only ever holds their ids.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from shapely.geometry.base import BaseGeometry
+
+from tools.coords import GeoRef, geometry_to_pixels
+from tools.errors import InputError
+from tools.taxonomy import CLASSES, class_for_osm
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+GEOTIFF_SUFFIXES = {".tif", ".tiff"}
+LAYER_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb"}
+
+
+@dataclass
+class LayerFeature:
+    """One vector feature of a scene, with its geometry in image pixels.
+
+    Attributes:
+        id: stable id within the scene.
+        kind: ``poi``, ``landuse``, ``road``, ``building`` or ``other``.
+        geometry: shapely geometry in image-pixel coordinates.
+        name: proper name, if any.
+        cls: socio-class key (`tools.taxonomy.CLASSES`), if known.
+        function: socio-function key, if known.
+        props: every other attribute of the source feature.
+    """
+
+    id: str
+    kind: str
+    geometry: BaseGeometry
+    name: str | None = None
+    cls: str | None = None
+    function: str | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Scene:
+    """A satellite image and its map, the same size, plus what is known about the window.
+
+    Attributes:
+        scene_id: unique id in the scene store.
+        sat: (H, W, 3) uint8 RGB satellite image.
+        map: (H, W, 3) uint8 RGB digital map image of the same window.
+        layers: vector features in image pixels (may be empty).
+        georef: pixel -> CRS georeferencing, when the scene has one.
+        truth: (H, W) bool ground-truth mask; only evaluation code sets it (the oracle baseline reads it).
+        meta: free-form provenance (source paths, dataset fields).
+    """
+
+    scene_id: str
+    sat: np.ndarray
+    map: np.ndarray
+    layers: list[LayerFeature] = field(default_factory=list)
+    georef: GeoRef | None = None
+    truth: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("sat", "map"):
+            a = getattr(self, name)
+            if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
+                raise InputError(f"scene {self.scene_id!r}: {name} must be an (H, W, 3) uint8 RGB array, got "
+                                 f"{a.dtype}{tuple(a.shape)}")
+        if self.sat.shape != self.map.shape:
+            raise InputError(
+                f"scene {self.scene_id!r}: the satellite image is {self.sat.shape[1]}x{self.sat.shape[0]} but the map is "
+                f"{self.map.shape[1]}x{self.map.shape[0]}; render or crop the map to the same window and size"
+            )
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        """(height, width) of the scene in pixels."""
+        return int(self.sat.shape[0]), int(self.sat.shape[1])
+
+
+def read_image(path: str | Path, what: str = "image") -> tuple[np.ndarray, GeoRef | None]:
+    """Read an RGB image (PNG, JPEG, GeoTIFF) as (H, W, 3) uint8, with its georeferencing if it has one.
+
+    Single-band images are repeated to three bands; images of more bands keep the first three;
+    non-8-bit data is stretched from its 2nd to 98th percentile.
+
+    Raises:
+        InputError: the file is missing or is not a readable image.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} file not found: {p}; check the path")
+    if p.suffix.lower() in GEOTIFF_SUFFIXES:
+        return _read_geotiff(p, what)
+    try:
+        with Image.open(p) as im:
+            arr = np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as e:
+        raise InputError(f"{what} file {p} is not a readable image ({e}); give a PNG, JPEG or GeoTIFF") from e
+    return np.ascontiguousarray(arr), None
+
+
+def _read_geotiff(p: Path, what: str) -> tuple[np.ndarray, GeoRef | None]:
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(p) as src:
+            data = src.read()
+            georef = GeoRef(crs=src.crs.to_string(), transform=src.transform) if src.crs else None
+    except RasterioIOError as e:
+        raise InputError(f"{what} file {p} is not a readable raster ({e}); give a PNG, JPEG or GeoTIFF") from e
+    bands = data[:3] if data.shape[0] >= 3 else np.repeat(data[:1], 3, axis=0)
+    arr = np.moveaxis(bands, 0, -1)
+    if arr.dtype != np.uint8:
+        arr = _stretch_to_uint8(arr)
+    return np.ascontiguousarray(arr), georef
+
+
+def _stretch_to_uint8(arr: np.ndarray) -> np.ndarray:
+    a = arr.astype(np.float64)
+    finite = a[np.isfinite(a)]
+    lo, hi = (np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0))
+    if hi <= lo:
+        hi = lo + 1.0
+    return np.clip((np.nan_to_num(a, nan=lo) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
+
+
+def read_layers(path: str | Path, georef: GeoRef | None) -> list[LayerFeature]:
+    """Read vector layers (GeoJSON, GeoPackage, ...) and convert them to image pixels.
+
+    With georeferencing, features are reprojected to the scene CRS and then to pixels; without it, their
+    coordinates are taken to be image pixels already. Columns ``name``, ``class``, ``function`` and ``kind``
+    are read when present; otherwise the class comes from OSM tags (``amenity``, ``leisure``, ...).
+
+    Raises:
+        InputError: the file is missing or unreadable, or it has a CRS while the scene has none.
+    """
+    import pyogrio
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"layers file not found: {p}; check the path")
+    try:
+        gdf = pyogrio.read_dataframe(p)
+    except Exception as e:  # pyogrio raises several unrelated types for bad files
+        raise InputError(f"layers file {p} is not readable vector data ({e}); give GeoJSON or GeoPackage") from e
+    if georef is not None and gdf.crs is not None:
+        gdf = gdf.to_crs(georef.crs)
+    elif georef is None and gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_projected:
+        raise InputError(f"layers file {p} has CRS {gdf.crs.to_string()} but the satellite image has no "
+                         "georeferencing; give a GeoTIFF satellite image or layers in pixel coordinates")
+    features: list[LayerFeature] = []
+    for i, row in enumerate(gdf.itertuples(index=False)):
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            continue
+        if georef is not None:
+            geom = geometry_to_pixels(geom, georef)
+        props = {k: v for k, v in row._asdict().items() if k != "geometry" and _present(v)}
+        cls = props.pop("class", None) or class_for_osm({k: str(v) for k, v in props.items()})
+        function = props.pop("function", None) or (CLASSES[cls].function if cls in CLASSES else None)
+        kind = props.pop("kind", None) or ("poi" if geom.geom_type == "Point" else "other")
+        features.append(LayerFeature(id=str(props.pop("id", i)), kind=str(kind), geometry=geom,
+                                     name=props.pop("name", None), cls=cls, function=function, props=props))
+    return features
+
+
+def _present(v: object) -> bool:
+    return v is not None and not (isinstance(v, float) and np.isnan(v))
+
+
+def load_scene(
+    sat: str | Path,
+    map: str | Path,  # noqa: A002 - the domain word
+    layers: str | Path | None = None,
+    scene_id: str | None = None,
+) -> Scene:
+    """Load a scene from a satellite image, a map image of the same size and optional vector layers.
+
+    Raises:
+        InputError: a file is missing or unreadable, or the two images differ in size.
+    """
+    sat_arr, georef = read_image(sat, "satellite image")
+    map_arr, _ = read_image(map, "map image")
+    if sat_arr.shape != map_arr.shape:
+        raise InputError(
+            f"size mismatch: the satellite image {sat} is {sat_arr.shape[1]}x{sat_arr.shape[0]} but the map image "
+            f"{map} is {map_arr.shape[1]}x{map_arr.shape[0]}; give a map of the same window at the same size"
+        )
+    feats = read_layers(layers, georef) if layers is not None else []
+    sid = scene_id or Path(sat).resolve().parent.name + "/" + Path(sat).stem
+    meta = {"sat_path": str(sat), "map_path": str(map), "layers_path": str(layers) if layers else None}
+    return Scene(scene_id=sid, sat=sat_arr, map=map_arr, layers=feats, georef=georef, meta=meta)
+
+
+def load_scene_dir(root: str | Path, scene_id: str | None = None) -> Scene:
+    """Load a scene folder: ``sat.tif`` or ``sat.png``, ``map.png``, and ``layers.geojson`` if present.
+
+    A ``georef.json`` (``{"crs": ..., "transform": [a, b, c, d, e, f]}``) georeferences a PNG satellite image.
+    """
+    d = Path(root)
+    if not d.is_dir():
+        raise InputError(f"scene folder not found: {d}")
+    sat = next((d / n for n in ("sat.tif", "sat.tiff", "sat.png", "sat.jpg") if (d / n).is_file()), None)
+    if sat is None:
+        raise InputError(f"scene folder {d} has no sat.tif or sat.png")
+    layers = next((d / n for n in ("layers.geojson", "layers.gpkg") if (d / n).is_file()), None)
+    scene = load_scene(sat, d / "map.png", None, scene_id or d.name)
+    georef_file = d / "georef.json"
+    if scene.georef is None and georef_file.is_file():
+        scene.georef = read_georef_json(georef_file)
+    if layers is not None:
+        scene.layers = read_layers(layers, scene.georef)
+        scene.meta["layers_path"] = str(layers)
+    return scene
+
+
+def read_georef_json(path: str | Path) -> GeoRef:
+    """Read ``{"crs": "EPSG:...", "transform": [a, b, c, d, e, f]}`` (rasterio Affine order)."""
+    from affine import Affine
+
+    try:
+        doc = json.loads(Path(path).read_text())
+        return GeoRef(crs=str(doc["crs"]), transform=Affine(*doc["transform"][:6]))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"georeferencing file {path} is not valid ({e}); expected "
+                         '{"crs": "EPSG:32633", "transform": [a, b, c, d, e, f]}') from e
