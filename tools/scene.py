@@ -73,8 +73,10 @@ class Scene:
         for name in ("sat", "map"):
             a = getattr(self, name)
             if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
-                raise InputError(f"scene {self.scene_id!r}: {name} must be an (H, W, 3) uint8 RGB array, got "
-                                 f"{a.dtype}{tuple(a.shape)}")
+                raise InputError(
+                    f"scene {self.scene_id!r}: {name} must be an (H, W, 3) uint8 RGB array, got "
+                    f"{a.dtype}{tuple(a.shape)}"
+                )
         if self.sat.shape != self.map.shape:
             raise InputError(
                 f"scene {self.scene_id!r}: the satellite image is {self.sat.shape[1]}x{self.sat.shape[0]} but the map is "
@@ -118,7 +120,9 @@ def _read_geotiff(p: Path, what: str) -> tuple[np.ndarray, GeoRef | None]:
             data = src.read()
             georef = GeoRef(crs=src.crs.to_string(), transform=src.transform) if src.crs else None
     except RasterioIOError as e:
-        raise InputError(f"{what} file {p} is not a readable raster ({e}); give a PNG, JPEG or GeoTIFF") from e
+        raise InputError(
+            f"{what} file {p} is not a readable raster ({e}); give a PNG, JPEG or GeoTIFF"
+        ) from e
     bands = data[:3] if data.shape[0] >= 3 else np.repeat(data[:1], 3, axis=0)
     arr = np.moveaxis(bands, 0, -1)
     if arr.dtype != np.uint8:
@@ -129,7 +133,7 @@ def _read_geotiff(p: Path, what: str) -> tuple[np.ndarray, GeoRef | None]:
 def _stretch_to_uint8(arr: np.ndarray) -> np.ndarray:
     a = arr.astype(np.float64)
     finite = a[np.isfinite(a)]
-    lo, hi = (np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0))
+    lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
     if hi <= lo:
         hi = lo + 1.0
     return np.clip((np.nan_to_num(a, nan=lo) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
@@ -153,12 +157,16 @@ def read_layers(path: str | Path, georef: GeoRef | None) -> list[LayerFeature]:
     try:
         gdf = pyogrio.read_dataframe(p)
     except Exception as e:  # pyogrio raises several unrelated types for bad files
-        raise InputError(f"layers file {p} is not readable vector data ({e}); give GeoJSON or GeoPackage") from e
+        raise InputError(
+            f"layers file {p} is not readable vector data ({e}); give GeoJSON or GeoPackage"
+        ) from e
     if georef is not None and gdf.crs is not None:
         gdf = gdf.to_crs(georef.crs)
     elif georef is None and gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_projected:
-        raise InputError(f"layers file {p} has CRS {gdf.crs.to_string()} but the satellite image has no "
-                         "georeferencing; give a GeoTIFF satellite image or layers in pixel coordinates")
+        raise InputError(
+            f"layers file {p} has CRS {gdf.crs.to_string()} but the satellite image has no "
+            "georeferencing; give a GeoTIFF satellite image or layers in pixel coordinates"
+        )
     features: list[LayerFeature] = []
     for i, row in enumerate(gdf.itertuples(index=False)):
         geom = row.geometry
@@ -170,8 +178,17 @@ def read_layers(path: str | Path, georef: GeoRef | None) -> list[LayerFeature]:
         cls = props.pop("class", None) or class_for_osm({k: str(v) for k, v in props.items()})
         function = props.pop("function", None) or (CLASSES[cls].function if cls in CLASSES else None)
         kind = props.pop("kind", None) or ("poi" if geom.geom_type == "Point" else "other")
-        features.append(LayerFeature(id=str(props.pop("id", i)), kind=str(kind), geometry=geom,
-                                     name=props.pop("name", None), cls=cls, function=function, props=props))
+        features.append(
+            LayerFeature(
+                id=str(props.pop("id", i)),
+                kind=str(kind),
+                geometry=geom,
+                name=props.pop("name", None),
+                cls=cls,
+                function=function,
+                props=props,
+            )
+        )
     return features
 
 
@@ -181,7 +198,7 @@ def _present(v: object) -> bool:
 
 def load_scene(
     sat: str | Path,
-    map: str | Path,  # noqa: A002 - the domain word
+    map: str | Path,
     layers: str | Path | None = None,
     scene_id: str | None = None,
 ) -> Scene:
@@ -233,5 +250,7 @@ def read_georef_json(path: str | Path) -> GeoRef:
         doc = json.loads(Path(path).read_text())
         return GeoRef(crs=str(doc["crs"]), transform=Affine(*doc["transform"][:6]))
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise InputError(f"georeferencing file {path} is not valid ({e}); expected "
-                         '{"crs": "EPSG:32633", "transform": [a, b, c, d, e, f]}') from e
+        raise InputError(
+            f"georeferencing file {path} is not valid ({e}); expected "
+            '{"crs": "EPSG:32633", "transform": [a, b, c, d, e, f]}'
+        ) from e
