@@ -40,17 +40,13 @@ def load_prompt(name: str, prompt_dir: str | Path | None = None, **values: objec
     """
     path = template_path(name, prompt_dir)
     if not path.is_file():
-        raise InputError(
-            f"prompt template {path} not found; a prompt folder needs {', '.join(PROMPT_NAMES)}.txt"
-        )
+        raise InputError(f"prompt template {path} not found; a prompt folder needs {', '.join(PROMPT_NAMES)}.txt")
     template = path.read_text(encoding="utf-8")
     used = placeholders(template)
     missing = used - values.keys()
     unused = values.keys() - used
     if missing:
-        raise InputError(
-            f"prompt template {path} uses ${{{sorted(missing)[0]}}} but no value was given for it"
-        )
+        raise InputError(f"prompt template {path} uses ${{{sorted(missing)[0]}}} but no value was given for it")
     if unused:
         raise InputError(
             f"prompt template {path} has no ${{{sorted(unused)[0]}}} placeholder; add it to the "

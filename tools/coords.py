@@ -94,9 +94,7 @@ def box_from_pixels(box: Box, frame: ModelFrame, image_hw: tuple[int, int], ndig
     return [round(v, ndigits) for v in (x1, y1, x2, y2)]
 
 
-def point_to_pixels(
-    xy: Sequence[float], frame: ModelFrame, image_hw: tuple[int, int], label: int = 1
-) -> Point:
+def point_to_pixels(xy: Sequence[float], frame: ModelFrame, image_hw: tuple[int, int], label: int = 1) -> Point:
     """Convert an [x, y] point from a model frame to an image-pixel `Point`."""
     x, y = xy_to_pixels(xy[0], xy[1], frame, image_hw)
     return Point(x=x, y=y, label=1 if label else 0)

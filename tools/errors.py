@@ -26,9 +26,7 @@ class SceneNotFoundError(InputError):
     """A scene id that the scene store does not hold."""
 
     def __init__(self, scene_id: str) -> None:
-        super().__init__(
-            f"no scene {scene_id!r} in the scene store; load it first with SceneStore.put(scene)"
-        )
+        super().__init__(f"no scene {scene_id!r} in the scene store; load it first with SceneStore.put(scene)")
         self.scene_id = scene_id
 
 
@@ -40,9 +38,7 @@ class DependencyNotFoundError(InputError):
     """An optional package that a chosen backend needs is not installed."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"{package} is not installed: pip install 'socioagent[{extra}]' (or run `make test`)"
-        )
+        super().__init__(f"{package} is not installed: pip install 'socioagent[{extra}]' (or run `make test`)")
         self.package = package
         self.extra = extra
 

@@ -39,9 +39,7 @@ def resolve(spec: str, filename: str | None = None) -> Path:
     if p.exists():
         return p / filename if filename and p.is_dir() else p
     if not looks_like_hub_id(spec):
-        raise InputError(
-            f"model path {spec} does not exist; give a local file or folder, or a hub id like owner/name"
-        )
+        raise InputError(f"model path {spec} does not exist; give a local file or folder, or a hub id like owner/name")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -72,6 +70,4 @@ def pulled() -> list[str]:
     root = models_dir()
     if not root.is_dir():
         return []
-    return sorted(
-        d.name[len("models--") :].replace("--", "/") for d in root.iterdir() if d.name.startswith("models--")
-    )
+    return sorted(d.name[len("models--") :].replace("--", "/") for d in root.iterdir() if d.name.startswith("models--"))

@@ -79,7 +79,8 @@ class Scene:
                 )
         if self.sat.shape != self.map.shape:
             raise InputError(
-                f"scene {self.scene_id!r}: the satellite image is {self.sat.shape[1]}x{self.sat.shape[0]} but the map is "
+                f"scene {self.scene_id!r}: the satellite image is {self.sat.shape[1]}x{self.sat.shape[0]} "
+                f"but the map is "
                 f"{self.map.shape[1]}x{self.map.shape[0]}; render or crop the map to the same window and size"
             )
 
@@ -120,9 +121,7 @@ def _read_geotiff(p: Path, what: str) -> tuple[np.ndarray, GeoRef | None]:
             data = src.read()
             georef = GeoRef(crs=src.crs.to_string(), transform=src.transform) if src.crs else None
     except RasterioIOError as e:
-        raise InputError(
-            f"{what} file {p} is not a readable raster ({e}); give a PNG, JPEG or GeoTIFF"
-        ) from e
+        raise InputError(f"{what} file {p} is not a readable raster ({e}); give a PNG, JPEG or GeoTIFF") from e
     bands = data[:3] if data.shape[0] >= 3 else np.repeat(data[:1], 3, axis=0)
     arr = np.moveaxis(bands, 0, -1)
     if arr.dtype != np.uint8:
@@ -157,9 +156,7 @@ def read_layers(path: str | Path, georef: GeoRef | None) -> list[LayerFeature]:
     try:
         gdf = pyogrio.read_dataframe(p)
     except Exception as e:  # pyogrio raises several unrelated types for bad files
-        raise InputError(
-            f"layers file {p} is not readable vector data ({e}); give GeoJSON or GeoPackage"
-        ) from e
+        raise InputError(f"layers file {p} is not readable vector data ({e}); give GeoJSON or GeoPackage") from e
     if georef is not None and gdf.crs is not None:
         gdf = gdf.to_crs(georef.crs)
     elif georef is None and gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_projected:

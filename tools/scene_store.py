@@ -68,9 +68,7 @@ class SceneStore:
         """Store an (H, W) mask of a scene and return its id."""
         entry = self._entry(scene_id)
         if mask.shape != entry.scene.hw:
-            raise ToolError(
-                f"mask shape {mask.shape} does not match scene {scene_id!r} of size {entry.scene.hw}"
-            )
+            raise ToolError(f"mask shape {mask.shape} does not match scene {scene_id!r} of size {entry.scene.hw}")
         mask_id = self._new_id(scene_id, "mask")
         entry.masks[mask_id] = mask.astype(bool, copy=False)
         return mask_id

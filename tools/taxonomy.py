@@ -274,9 +274,7 @@ def normalize(text: str) -> str:
 
 
 def _singular(words: str) -> str:
-    return " ".join(
-        w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words.split()
-    )
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words.split())
 
 
 def _phrase_in(phrase: str, text: str) -> bool:
