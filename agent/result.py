@@ -71,6 +71,7 @@ class AgentResult(BaseModel):
         segmenter: the segmenter spec that drew the masks.
         instances: final instances (after the last refine round).
         mask: (H, W) bool union of the final instance masks (not serialised).
+        instance_masks: (H, W) bool mask per instance, in the order of ``instances`` (not serialised).
         stages: one record per policy call.
         trace: every step of the graph, in order (node, timings, ids, errors).
         format_failures: policy answers that could not be used.
@@ -87,6 +88,7 @@ class AgentResult(BaseModel):
     segmenter: str
     instances: list[InstanceResult] = Field(default_factory=list)
     mask: np.ndarray = Field(exclude=True, repr=False)
+    instance_masks: list[np.ndarray] = Field(default_factory=list, exclude=True, repr=False)
     stages: list[StageRecord] = Field(default_factory=list)
     trace: list[dict[str, Any]] = Field(default_factory=list)
     format_failures: int = 0
