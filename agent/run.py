@@ -1,15 +1,23 @@
-"""Run one query on one scene through the graph (implementation in progress)."""
+"""Run one query on one scene through the graph and collect an `AgentResult`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable
+from typing import Any
 
-if TYPE_CHECKING:
-    from agent.policies import Policy
-    from agent.result import AgentResult
-    from tools.scene import Scene
-    from tools.scene_store import SceneStore
-    from tools.segmenters import Segmenter
+import numpy as np
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.context import RunContext
+from agent.policies import Policy
+from agent.result import AgentResult, InstanceResult, StageRecord, Timings
+from tools.errors import InputError
+from tools.scene import Scene
+from tools.scene_store import SceneStore
+from tools.segmenters import Segmenter
+
+EventHandler = Callable[[dict[str, Any]], None]
 
 
 def run_query(
@@ -22,6 +30,78 @@ def run_query(
     store: SceneStore | None = None,
     policy_spec: str = "",
     segmenter_spec: str = "",
+    on_event: EventHandler | None = None,
 ) -> AgentResult:
-    """Answer ``query`` on ``scene``: localize, segment, then up to ``max_rounds`` refine rounds."""
-    raise NotImplementedError
+    """Answer ``query`` on ``scene``: localize, segment, then up to ``max_rounds`` refine rounds.
+
+    Args:
+        scene: the scene; it is put into ``store`` if not there yet.
+        query: what to find ("Maple Grove Primary School", "schools", "places for education").
+        policy: answers the localize and refine stages.
+        segmenter: turns boxes and points into masks (its encode of the scene is reused if present).
+        max_rounds: refine rounds (0 = stage 1 only).
+        store: scene store to use (a small private one by default).
+        policy_spec: the policy's spec string, recorded in the result.
+        segmenter_spec: the segmenter's spec string, recorded in the result.
+        on_event: called with every progress event the nodes emit (``{"event": "step", "node": ...}``).
+
+    Raises:
+        InputError: the query is empty or the round count is out of range.
+        BackendError: the policy or segmenter backend failed after its retries.
+    """
+    from agent.graph import graph
+
+    if not query or not query.strip():
+        raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
+    store = store or SceneStore(max_scenes=2)
+    if scene.scene_id not in store:
+        store.put(scene)
+    ctx = RunContext(policy=policy, segmenter=segmenter, store=store, max_rounds=max_rounds,
+                     policy_spec=policy_spec or getattr(policy, "name", ""),
+                     segmenter_spec=segmenter_spec or getattr(segmenter, "name", ""))  # fmt: skip
+    return invoke(graph, {"scene_id": scene.scene_id, "query": query}, ctx, on_event=on_event)
+
+
+def invoke(
+    graph: CompiledStateGraph,
+    inputs: dict[str, Any] | None,
+    ctx: RunContext,
+    config: dict[str, Any] | None = None,
+    on_event: EventHandler | None = None,
+) -> AgentResult:
+    """Stream a compiled graph to its end (or to an interrupt) and return the result so far.
+
+    Pass ``inputs=None`` with the same ``config`` to resume a checkpointed run after an interrupt.
+    """
+    t0 = time.perf_counter()
+    encodes0 = ctx.segmenter.encode_count
+    state: dict[str, Any] = {}
+    for mode, data in graph.stream(inputs, config, context=ctx, stream_mode=["values", "custom"]):
+        if mode == "values":
+            state = data
+        elif on_event is not None:
+            on_event(data)
+    total = time.perf_counter() - t0
+    return result_from_state(state, ctx, total_s=total, encodes=ctx.segmenter.encode_count - encodes0)
+
+
+def result_from_state(state: dict[str, Any], ctx: RunContext, total_s: float = 0.0, encodes: int = 0) -> AgentResult:
+    """Build an `AgentResult` from a graph state and the store that holds its masks."""
+    scene = ctx.store.get(state["scene_id"])
+    stages = [StageRecord.model_validate(s) for s in state.get("stages", [])]
+    trace = state.get("trace", [])
+    instances = [InstanceResult.model_validate(i) for i in state.get("instances", [])]
+    instance_masks = [ctx.store.get_mask(i["mask_id"]) for i in state.get("instances", [])]
+    merged_id = state.get("merged_mask_id") if state.get("instances") is not None else None
+    mask = ctx.store.get_mask(merged_id) if merged_id else np.zeros(scene.hw, bool)
+    policy_s = sum(s.latency_s for s in stages)
+    segment_s = sum(t["duration_s"] for t in trace if t["node"] == "segment")
+    render_s = sum(t["duration_s"] for t in trace if t["node"] == "render")
+    timings = Timings(total_s=total_s, policy_s=policy_s, segment_s=segment_s, render_s=render_s,
+                      overhead_s=max(0.0, total_s - policy_s - segment_s))  # fmt: skip
+    return AgentResult(
+        scene_id=scene.scene_id, query=state["query"], policy=ctx.policy_spec, segmenter=ctx.segmenter_spec,
+        instances=instances, mask=mask, instance_masks=instance_masks, stages=stages, trace=trace,
+        format_failures=sum(not s.ok for s in stages), encodes=encodes, timings=timings,
+        crs=scene.georef.crs if scene.georef else None,
+    )  # fmt: skip

@@ -1,0 +1,64 @@
+"""Masks to polygons, and polygons out as GeoJSON with CRS, score and provenance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from tools.coords import GeoRef, geometry_to_crs
+
+
+def mask_polygons(mask: np.ndarray, min_area_px: float = 4.0, simplify_px: float = 0.0) -> list[Polygon]:
+    """Return the polygons of a boolean mask, in image pixels (pixel-edge outlines, holes kept).
+
+    Args:
+        mask: (H, W) bool.
+        min_area_px: drop polygons smaller than this many square pixels.
+        simplify_px: Douglas-Peucker tolerance in pixels (0 keeps the exact staircase outline).
+    """
+    from rasterio.features import shapes
+
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    if not m.any():
+        return []
+    polys = []
+    for geom, value in shapes(m, mask=m.astype(bool), connectivity=8):
+        if value != 1:
+            continue
+        poly = shape(geom)
+        if simplify_px > 0:
+            poly = poly.simplify(simplify_px, preserve_topology=True)
+        if poly.area >= min_area_px:
+            polys.append(poly)
+    return sorted(polys, key=lambda p: (-p.area, p.bounds))
+
+
+def rings(geom: BaseGeometry) -> list[list[list[float]]]:
+    """Return a polygon's rings (exterior first, then holes) as lists of [x, y]."""
+    polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
+    out = []
+    for p in polys:
+        out.append([[round(x, 3), round(y, 3)] for x, y in p.exterior.coords])
+        out.extend([[round(x, 3), round(y, 3)] for x, y in r.coords] for r in p.interiors)
+    return out
+
+
+def instances_geojson(
+    polygons: list[BaseGeometry], properties: list[dict[str, Any]], georef: GeoRef | None
+) -> dict[str, Any]:
+    """Return a FeatureCollection of instance polygons, in the scene CRS when georeferenced, else pixels.
+
+    The ``crs`` member names the CRS (GeoJSON 2008 style, which GDAL reads) so projected coordinates are
+    never mistaken for WGS84; without georeferencing, coordinates are image pixels and ``crs`` is absent.
+    """
+    feats = []
+    for geom, props in zip(polygons, properties, strict=True):
+        g = geometry_to_crs(geom, georef) if georef is not None else geom
+        feats.append({"type": "Feature", "properties": props, "geometry": mapping(g)})
+    fc: dict[str, Any] = {"type": "FeatureCollection", "features": feats}
+    if georef is not None:
+        fc["crs"] = {"type": "name", "properties": {"name": georef.crs}}
+    return fc
