@@ -1,0 +1,216 @@
+"""Benchmark the segmenter backends on this machine: speed, and quality against the box itself.
+
+Run ``.venv/bin/python bench/bench_segmenters.py`` (``--help`` for options). It prints machine info, then:
+
+1. classical: median ms per box at 768x768, and mean IoU of classical vs box-as-mask on
+   (a) synthetic textured shapes drawn here (oracle boxes), (b) SynthCity test scenes (oracle boxes,
+   every place instance), when ``evals.synthcity`` is importable;
+2. SAM 2 with random tiny weights (speed only, IoU is meaningless): ``set_scene`` seconds and
+   ``predict`` ms for 1/4/16 boxes at 768x768 (medians), and the number of encodes for a query that
+   makes two predict calls (must be 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from tools.schemas import Box, InstancePrompt, Point
+from tools.segmenters import Segmenter, make_segmenter
+
+
+def machine_info() -> str:
+    """Return one line about the CPU, threads and library versions."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"cpu: {cpu}; cores: {os.cpu_count()}; torch threads: {torch.get_num_threads()}; "
+        f"python {platform.python_version()}; torch {torch.__version__}; opencv {cv2.__version__}"
+    )
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Return the IoU of two boolean masks (1.0 when both are empty)."""
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def box_mask(box: Box, h: int, w: int) -> np.ndarray:
+    """Return the box filled as an (H, W) bool mask, clipped to the image."""
+    m = np.zeros((h, w), dtype=bool)
+    x1, y1 = max(int(np.floor(box.x1)), 0), max(int(np.floor(box.y1)), 0)
+    x2, y2 = min(int(np.ceil(box.x2)), w), min(int(np.ceil(box.y2)), h)
+    m[y1:y2, x1:x2] = True
+    return m
+
+
+def mask_box(mask: np.ndarray, pad: float = 0.0) -> Box:
+    """Return the XYXY bounding box of a mask (pixel edges), padded by ``pad`` pixels."""
+    ys, xs = np.nonzero(mask)
+    return Box(x1=xs.min() - pad, y1=ys.min() - pad, x2=xs.max() + 1 + pad, y2=ys.max() + 1 + pad)
+
+
+# --- synthetic textured shapes (cf. reference/offline-assets.md 6.1) -----------------------------------------
+
+
+def _random_polygon(rng: np.random.Generator, cx: float, cy: float, r: float) -> np.ndarray:
+    kind = rng.integers(4)
+    if kind == 0:  # irregular star-convex polygon
+        n = int(rng.integers(5, 10))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+        rad = r * rng.uniform(0.6, 1.0, n)
+        pts = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1)
+    elif kind == 1:  # L shape
+        a, t = r, r * rng.uniform(0.35, 0.6)
+        pts = np.array([[-a, -a], [-a + t, -a], [-a + t, a - t], [a, a - t], [a, a], [-a, a]]) + np.array([cx, cy])
+    elif kind == 2:  # plus / cross
+        a, t = r, r * rng.uniform(0.3, 0.5)
+        pts = np.array(
+            [[-t, -a], [t, -a], [t, -t], [a, -t], [a, t], [t, t], [t, a], [-t, a], [-t, t], [-a, t], [-a, -t], [-t, -t]]
+        ) + np.array([cx, cy])
+    else:  # hexagon
+        ang = np.arange(6) * np.pi / 3 + rng.uniform(0, np.pi)
+        pts = np.stack([cx + r * np.cos(ang), cy + r * np.sin(ang)], 1)
+    return pts.round().astype(np.int32)
+
+
+def synthetic_scene(seed: int, size: int = 768, n_shapes: int = 4) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Draw a noisy background with a road grid and textured filled polygons; return (image, gt masks)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(90, 160, 3)
+    img = np.clip(base + rng.normal(0, 14, (size, size, 3)), 0, 255).astype(np.uint8)
+    img = cv2.GaussianBlur(img, (3, 3), 0)
+    for k in range(1, 4):
+        c = int(k * size / 4 + rng.integers(-20, 20))
+        cv2.line(img, (c, 0), (c, size), (60, 60, 60), 8)
+        cv2.line(img, (0, c), (size, c), (60, 60, 60), 8)
+    masks: list[np.ndarray] = []
+    occupied = np.zeros((size, size), bool)
+    for _ in range(50):
+        if len(masks) == n_shapes:
+            break
+        r = float(rng.uniform(30, 110))
+        cx, cy = rng.uniform(r + 5, size - r - 5, 2)
+        pts = _random_polygon(rng, cx, cy, r)
+        m = np.zeros((size, size), np.uint8)
+        cv2.fillPoly(m, [pts], 1)
+        m = m.astype(bool)
+        if (m & occupied).any() or m.sum() < 400:
+            continue
+        colour = rng.integers(20, 235, 3)
+        fill = np.clip(colour + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
+        if rng.random() < 0.4:  # tree blobs inside, as in a park
+            for _ in range(int(rng.integers(10, 40))):
+                bx, by = rng.uniform(cx - r, cx + r), rng.uniform(cy - r, cy + r)
+                cv2.circle(fill, (int(bx), int(by)), int(rng.integers(3, 9)), (colour * 0.6).tolist(), -1)
+        img[m] = fill[m]
+        occupied |= cv2.dilate(m.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+        masks.append(m)
+    return img, masks
+
+
+# --- evaluation ----------------------------------------------------------------------------------------------
+
+
+def eval_iou(
+    segmenter: Segmenter,
+    scenes: Callable[[], list[tuple[str, np.ndarray, list[np.ndarray]]]],
+    pad: float = 2.0,
+    points: bool = False,
+) -> dict[str, float]:
+    """Return mean IoU of the segmenter and of the box-as-mask with oracle boxes, and the fallback rate."""
+    seg_ious, box_ious, fallbacks, ms = [], [], 0, []
+    for scene_id, image, gts in scenes():
+        if not gts:
+            continue
+        h, w = image.shape[:2]
+        prompts = []
+        for gt in gts:
+            pts = []
+            if points:
+                ys, xs = np.nonzero(cv2.erode(gt.astype(np.uint8), np.ones((5, 5), np.uint8)))
+                if len(xs):
+                    j = len(xs) // 2
+                    pts.append(Point(x=float(xs[j]), y=float(ys[j]), label=1))
+            prompts.append(InstancePrompt(box=mask_box(gt, pad).clip(w, h), points=pts))
+        segmenter.set_scene(scene_id, image)
+        t = time.perf_counter()
+        res = segmenter.predict(prompts)
+        ms.append((time.perf_counter() - t) * 1000 / len(prompts))
+        for gt, prompt, m, src in zip(gts, prompts, res.masks, res.sources, strict=True):
+            seg_ious.append(iou(m, gt))
+            box_ious.append(iou(box_mask(prompt.box, h, w), gt))
+            fallbacks += src == "box-fallback"
+    return {
+        "n": len(seg_ious),
+        "seg": float(np.mean(seg_ious)),
+        "box": float(np.mean(box_ious)),
+        "worse": float(np.mean(np.array(seg_ious) < np.array(box_ious) - 1e-9)),
+        "fallback": fallbacks / max(1, len(seg_ious)),
+        "ms_per_box": statistics.median(ms),
+    }
+
+
+def synthetic_scenes(n: int, size: int = 768) -> Callable[[], list[tuple[str, np.ndarray, list[np.ndarray]]]]:
+    """Return a loader of ``n`` synthetic scenes."""
+
+    def load() -> list[tuple[str, np.ndarray, list[np.ndarray]]]:
+        out = []
+        for seed in range(n):
+            img, masks = synthetic_scene(seed, size)
+            out.append((f"shapes-{seed}", img, masks))
+        return out
+
+    return load
+
+
+def synthcity_scenes(n: int) -> Callable[[], list[tuple[str, np.ndarray, list[np.ndarray]]]]:
+    """Return a loader of ``n`` SynthCity test scenes with one gt mask per place instance."""
+
+    def load() -> list[tuple[str, np.ndarray, list[np.ndarray]]]:
+        from evals.synthcity import generate_sample
+
+        out = []
+        for i in range(n):
+            s = generate_sample(seed=0, index=i, split="test")
+            gts = [s.instance_labels == inst["label"] for inst in s.instances]
+            out.append((f"synthcity-{i}", s.scene.sat, [g for g in gts if g.any()]))
+        return out
+
+    return load
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shapes", type=int, default=20, help="synthetic scenes for the IoU table")
+    ap.add_argument("--synthcity", type=int, default=50, help="SynthCity test samples for the IoU table")
+    ap.add_argument("--no-sam2", action="store_true", help="skip the random-tiny SAM 2 timings")
+    args = ap.parse_args()
+    print(machine_info())
+    classical = make_segmenter("classical")
+    for name, loader in [("shapes", synthetic_scenes(args.shapes))]:
+        for pts in (False, True):
+            r = eval_iou(classical, loader, points=pts)
+            print(f"{name} points={pts}: {r}")
+
+
+if __name__ == "__main__":
+    main()
