@@ -1,0 +1,98 @@
+"""Write a query's outputs to a folder, atomically: mask.png, overlay.png, result.json, instances.geojson.
+
+Everything is computed first and each file is written to a temporary name and renamed into place, so an
+interrupted or failed run never leaves a half-written file in the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from agent.result import AgentResult
+from tools.render import render_user_overlay, side_by_side
+from tools.scene import Scene
+from tools.schemas import InstancePrompt
+from tools.vector_io import instances_geojson, mask_polygons
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` through a temporary file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """Encode an (H, W) or (H, W, 3) uint8 array as PNG."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", compress_level=3)
+    return buf.getvalue()
+
+
+def result_document(result: AgentResult) -> dict[str, Any]:
+    """Return the JSON document written as result.json (instances, stages with raw answers, timings, trace)."""
+    return result.model_dump(mode="json")
+
+
+def result_geojson(scene: Scene, result: AgentResult) -> dict[str, Any]:
+    """Return the instances as polygons with score and provenance (scene CRS when georeferenced)."""
+    polys, props = [], []
+    for i, (inst, mask) in enumerate(zip(result.instances, result.instance_masks, strict=True)):
+        parts = mask_polygons(mask)
+        if not parts:
+            continue
+        from shapely import union_all
+
+        polys.append(union_all(parts))
+        props.append({"instance": i, "score": round(inst.score, 4), "area_px": inst.area, "source": inst.source,
+                      "query": result.query, "policy": result.policy, "segmenter": result.segmenter,
+                      "scene_id": result.scene_id})  # fmt: skip
+    return instances_geojson(polys, props, scene.georef)
+
+
+def user_overlay(scene: Scene, result: AgentResult) -> np.ndarray:
+    """Render the person-facing overlay: map and satellite side by side, instances coloured."""
+    prompts = [InstancePrompt(box=i.box, points=i.points) for i in result.instances]
+    left = render_user_overlay(scene.map, prompts, result.instance_masks, alpha=0.3)
+    right = render_user_overlay(scene.sat, prompts, result.instance_masks)
+    return side_by_side(left, right)
+
+
+def write_outputs(
+    out: Path, scene: Scene, result: AgentResult, extra_png: dict[str, np.ndarray] | None = None
+) -> dict[str, Path]:
+    """Write mask.png (0/255, the satellite image's size), overlay.png, result.json and instances.geojson.
+
+    Returns:
+        The written files by name.
+    """
+    files: dict[str, bytes] = {
+        "mask.png": png_bytes(result.mask.astype(np.uint8) * 255),
+        "overlay.png": png_bytes(user_overlay(scene, result)),
+        "result.json": json.dumps(result_document(result), indent=2).encode(),
+        "instances.geojson": json.dumps(result_geojson(scene, result)).encode(),
+    }
+    for name, image in (extra_png or {}).items():
+        files[name] = png_bytes(image)
+    written = {}
+    for name, data in files.items():
+        atomic_write_bytes(out / name, data)
+        written[name] = out / name
+    return written
