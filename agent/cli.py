@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -52,7 +52,7 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class PolicyName(str, Enum):
+class PolicyName(StrEnum):
     """Policies selectable with --policy."""
 
     map = "map"
@@ -60,7 +60,7 @@ class PolicyName(str, Enum):
     hf = "hf"
 
 
-class SegmenterName(str, Enum):
+class SegmenterName(StrEnum):
     """Segmenters selectable with --segmenter."""
 
     classical = "classical"
@@ -133,7 +133,7 @@ def _progress_printer(quiet: bool) -> Callable[[dict[str, Any]], None] | None:
 @handle_errors
 def segment(
     sat: Annotated[Path, typer.Option(help="satellite image: PNG, JPEG or GeoTIFF (CRS kept)")],
-    map: Annotated[Path, typer.Option(help="digital map image of the same window and size")],  # noqa: A002
+    map: Annotated[Path, typer.Option(help="digital map image of the same window and size")],
     query: Annotated[str, typer.Option(help="what to find: a name, a class ('schools') or a function")],
     layers: Annotated[Path | None, typer.Option(help="vector layers (GeoJSON/GeoPackage) for the map policy")] = None,
     policy: Annotated[PolicyName, typer.Option(help="who answers the two stages")] = PolicyName.map,
@@ -195,7 +195,7 @@ def demo(
 @app.command("tools")
 @handle_errors
 def list_tools(
-    format: Annotated[str, typer.Option(help="openai (JSON tool schemas) or names")] = "openai",  # noqa: A002
+    format: Annotated[str, typer.Option(help="openai (JSON tool schemas) or names")] = "openai",
 ) -> None:
     """Print the agent's tools, as OpenAI tool schemas or as names with descriptions."""
     from tools import REGISTRY

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from agent.outputs import atomic_write_bytes, png_bytes, write_outputs
+from agent.outputs import atomic_write_bytes, write_outputs
 from agent.run import run_query
 from tools.raster_io import write_geotiff
 from tools.segmenters import make_segmenter
@@ -52,7 +52,7 @@ def run_demo(out: Path, refine: int = 1, query: str | None = None) -> dict[str, 
     return {"iou": iou, "total_s": result.timings.total_s, "generate_s": gen_s}
 
 
-def _print_summary(sample, scene, q, result, iou, gen_s, out, written) -> None:  # noqa: ANN001 - display only
+def _print_summary(sample, scene, q, result, iou, gen_s, out, written) -> None:
     h, w = scene.hw
     gsd = scene.georef.pixel_size if scene.georef else 0.0
     area_m2 = int(result.mask.sum()) * gsd * gsd
@@ -60,8 +60,8 @@ def _print_summary(sample, scene, q, result, iou, gen_s, out, written) -> None: 
     t = result.timings
     lines = [
         "socioagent demo: offline default (map policy + classical segmenter; no model weights, no GPU)",
-        f"  scene    SynthCity {sample.split} tile, {w}x{h} px at {gsd:.2f} m/px, {scene.georef.crs if scene.georef else ''}"
-        f" (generated in {gen_s:.2f} s)",
+        f"  scene    SynthCity {sample.split} tile, {w}x{h} px at {gsd:.2f} m/px, "
+        f"{scene.georef.crs if scene.georef else 'no CRS'} (generated in {gen_s:.2f} s)",
         f"  query    {q!r}" + (f"  [{sample.level} level]" if q == sample.query else ""),
         f"  reading  {stage1.strip()[:160]}",
         f"  found    {len(result.instances)} instance(s), {int(result.mask.sum()):,} px ({area_m2:,.0f} m²)"

@@ -140,8 +140,8 @@ class MapPolicy:
                 region = window
             b = _clip(region.bounds, w, h)
             label = p.name or p.cls or p.id
-            out.append(_Candidate(b, ((p.geometry.x, p.geometry.y),),
-                                  f"map point {label!r}, block around it cut to a typical {p.cls or 'place'}"))  # fmt: skip
+            reason = f"map point {label!r}, block around it cut to a typical {p.cls or 'place'}"
+            out.append(_Candidate(b, ((p.geometry.x, p.geometry.y),), reason))
         return _merge(out)
 
     def _block_at(self, scene: Scene, pt: ShapelyPoint) -> BaseGeometry | None:
