@@ -139,11 +139,11 @@ class GeoRef:
 
     def to_crs(self, x: float, y: float) -> tuple[float, float]:
         """Convert an image-pixel point to CRS coordinates."""
-        return self.transform * (x, y)
+        return self.transform @ (x, y)
 
     def to_pixels(self, x: float, y: float) -> tuple[float, float]:
         """Convert a CRS point to image-pixel coordinates."""
-        return ~self.transform * (x, y)
+        return ~self.transform @ (x, y)
 
     @property
     def pixel_size(self) -> float:

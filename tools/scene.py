@@ -165,13 +165,13 @@ def read_layers(path: str | Path, georef: GeoRef | None) -> list[LayerFeature]:
             "georeferencing; give a GeoTIFF satellite image or layers in pixel coordinates"
         )
     features: list[LayerFeature] = []
-    for i, row in enumerate(gdf.itertuples(index=False)):
-        geom = row.geometry
+    records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
+    for i, (geom, record) in enumerate(zip(gdf.geometry, records, strict=True)):
         if geom is None or geom.is_empty:
             continue
         if georef is not None:
             geom = geometry_to_pixels(geom, georef)
-        props = {k: v for k, v in row._asdict().items() if k != "geometry" and _present(v)}
+        props = {k: v for k, v in record.items() if _present(v)}
         cls = props.pop("class", None) or class_for_osm({k: str(v) for k, v in props.items()})
         function = props.pop("function", None) or (CLASSES[cls].function if cls in CLASSES else None)
         kind = props.pop("kind", None) or ("poi" if geom.geom_type == "Point" else "other")
