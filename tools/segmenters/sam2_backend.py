@@ -1,0 +1,264 @@
+"""SAM 2 (Meta's ``sam2`` package) behind the `Segmenter` protocol: one encode per scene, batched boxes.
+
+Models, by the ``model`` argument (the part after ``sam2:`` in a segmenter spec):
+
+- a hub id from `SAM2_MODELS`, e.g. ``facebook/sam2.1-hiera-tiny``: resolved offline in the local registry
+  (`tools.models.resolve`), so it must have been pulled once with ``socio models pull <id>``;
+- a local ``.pt`` checkpoint: the config is inferred from the file name (``sam2.1_hiera_tiny.pt`` ->
+  ``configs/sam2.1/sam2.1_hiera_t.yaml``), or given as ``config=``;
+- ``random:<size>`` with size ``tiny``, ``small``, ``base-plus`` or ``large`` (SAM 2.1 configs): random
+  weights, for tests and benchmarks only. Its masks mean nothing.
+
+Each new scene id costs one image encode; the features of the last ``cache_size`` scenes are kept, so
+alternating between scenes (eval workers, GRPO groups) does not encode again. All boxes of a `predict` call
+go through the mask decoder in one batch. On CUDA, calls run in bfloat16 autocast; on CPU in float32 with
+denormals flushed to zero (random weights are very slow otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tools.errors import InputError, lazy_import
+from tools.models import looks_like_hub_id, resolve
+from tools.schemas import InstancePrompt
+from tools.segmenters import SegmentResult
+from tools.segmenters.classical import as_rgb_image
+
+SAM2_MODELS: dict[str, tuple[str, str]] = {
+    "facebook/sam2-hiera-tiny": ("configs/sam2/sam2_hiera_t.yaml", "sam2_hiera_tiny.pt"),
+    "facebook/sam2-hiera-small": ("configs/sam2/sam2_hiera_s.yaml", "sam2_hiera_small.pt"),
+    "facebook/sam2-hiera-base-plus": ("configs/sam2/sam2_hiera_b+.yaml", "sam2_hiera_base_plus.pt"),
+    "facebook/sam2-hiera-large": ("configs/sam2/sam2_hiera_l.yaml", "sam2_hiera_large.pt"),
+    "facebook/sam2.1-hiera-tiny": ("configs/sam2.1/sam2.1_hiera_t.yaml", "sam2.1_hiera_tiny.pt"),
+    "facebook/sam2.1-hiera-small": ("configs/sam2.1/sam2.1_hiera_s.yaml", "sam2.1_hiera_small.pt"),
+    "facebook/sam2.1-hiera-base-plus": ("configs/sam2.1/sam2.1_hiera_b+.yaml", "sam2.1_hiera_base_plus.pt"),
+    "facebook/sam2.1-hiera-large": ("configs/sam2.1/sam2.1_hiera_l.yaml", "sam2.1_hiera_large.pt"),
+}
+"""Known hub ids -> (config name inside the sam2 package, checkpoint file in the hub repository)."""
+
+_SIZE_CODES = {"tiny": "t", "t": "t", "small": "s", "s": "s", "base_plus": "b+", "b+": "b+", "large": "l", "l": "l"}
+_RANDOM_PREFIX = "random:"
+_CKPT_NAME = re.compile(r"(sam2(?:\.1)?)_hiera_(tiny|small|base_plus|large|t|s|b\+|l)\b")
+
+
+def sam2_config_for(checkpoint: str | Path) -> str:
+    """Return the config name for a checkpoint file named like Meta's (``sam2.1_hiera_small.pt``).
+
+    Raises:
+        InputError: the name does not tell the model version and size.
+    """
+    m = _CKPT_NAME.search(Path(checkpoint).name)
+    if m is None:
+        raise InputError(
+            f"cannot tell the SAM 2 config from the checkpoint name {Path(checkpoint).name!r}; pass it explicitly, "
+            "e.g. config='configs/sam2.1/sam2.1_hiera_t.yaml' (version sam2 or sam2.1, size t, s, b+ or l)"
+        )
+    version, size = m.group(1), _SIZE_CODES[m.group(2)]
+    return f"configs/{version}/{version}_hiera_{size}.yaml"
+
+
+def resolve_sam2(model: str | None, config: str | None = None) -> tuple[str, str | None]:
+    """Turn a model argument into (config name, local checkpoint path or None for random weights), offline.
+
+    Args:
+        model: a hub id from `SAM2_MODELS`, a local ``.pt`` path, or ``random:<size>``.
+        config: config name inside the sam2 package; inferred when None.
+
+    Raises:
+        InputError: no model, an unknown hub id or size, a missing file, or an unpulled hub id.
+    """
+    if not model:
+        raise InputError(
+            "no SAM 2 model given; use sam2:<hub id> (e.g. sam2:facebook/sam2.1-hiera-tiny, pulled once with "
+            "`socio models pull`), sam2:<path to .pt>, or sam2:random:tiny for random weights"
+        )
+    if model.startswith(_RANDOM_PREFIX):
+        size = model[len(_RANDOM_PREFIX) :].replace("-", "_")
+        if size not in _SIZE_CODES:
+            raise InputError(
+                f"unknown random SAM 2 size {size!r}; use random:tiny, random:small, random:base-plus or random:large"
+            )
+        return config or f"configs/sam2.1/sam2.1_hiera_{_SIZE_CODES[size]}.yaml", None
+    if model in SAM2_MODELS:
+        known_config, filename = SAM2_MODELS[model]
+        return config or known_config, str(resolve(model, filename))
+    path = Path(model).expanduser()
+    if path.is_file():
+        return config or sam2_config_for(path), str(path)
+    if looks_like_hub_id(model):
+        raise InputError(f"unknown SAM 2 hub id {model!r}; use one of: {', '.join(SAM2_MODELS)}, or a local .pt path")
+    raise InputError(
+        f"SAM 2 checkpoint {model} does not exist; give an existing .pt file, or a hub id such as "
+        "facebook/sam2.1-hiera-tiny pulled once with `socio models pull facebook/sam2.1-hiera-tiny`"
+    )
+
+
+class Sam2Segmenter:
+    """SAM 2 image predictor: encode a scene once, answer every box prompt of it in one batched call.
+
+    Attributes:
+        name: ``"sam2:<model>"``.
+        encode_count: real image encodes so far.
+        cache_size: how many scenes' features are kept.
+    """
+
+    def __init__(
+        self,
+        model: str | None,
+        config: str | None = None,
+        device: str = "auto",
+        cache_size: int = 4,
+        image_size: int | None = None,
+    ) -> None:
+        """Build the model and its predictor.
+
+        Args:
+            model: a hub id from `SAM2_MODELS`, a local ``.pt`` path, or ``random:<size>`` (see the module).
+            config: config name inside the sam2 package (``configs/sam2.1/sam2.1_hiera_t.yaml``); inferred if None.
+            device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:<i>``.
+            cache_size: scenes whose features are kept (at least 1).
+            image_size: model input size override, a multiple of 32. Meant for random weights in tests
+                (256 encodes ~10x faster than the trained 1024); trained weights are best at their own size.
+
+        Raises:
+            InputError: a bad model, config, device, cache size or image size.
+        """
+        torch = lazy_import("torch", "sam2")
+        build_sam = lazy_import("sam2.build_sam", "sam2")
+        predictor_mod = lazy_import("sam2.sam2_image_predictor", "sam2")
+        if cache_size < 1:
+            raise InputError(f"cache_size must be at least 1, got {cache_size}")
+        if image_size is not None and (image_size < 64 or image_size % 32):
+            raise InputError(f"image_size must be a multiple of 32 and at least 64, got {image_size}; try 256 or 1024")
+        config_name, ckpt = resolve_sam2(model, config)
+        dev = _pick_device(torch, device)
+        overrides = [f"++model.image_size={image_size}"] if image_size else []
+        try:
+            sam = build_sam.build_sam2(config_name, ckpt, device=dev, mode="eval", hydra_overrides_extra=overrides)
+        except (RuntimeError, KeyError, ValueError, OSError) as e:
+            raise InputError(
+                f"cannot build SAM 2 from config {config_name} and checkpoint {ckpt}: {e}; "
+                "check that the checkpoint matches the config (pass config=...)"
+            ) from e
+        except Exception as e:  # Hydra reports an unknown config name with its own exception types
+            if type(e).__module__.startswith(("hydra", "omegaconf")):
+                raise InputError(
+                    f"unknown SAM 2 config {config_name!r} ({e}); use a name like configs/sam2.1/sam2.1_hiera_t.yaml"
+                ) from e
+            raise
+        if dev.startswith("cpu"):
+            torch.set_flush_denormal(True)
+        self._predictor = predictor_mod.SAM2ImagePredictor(sam, mask_threshold=0.0)
+        size = sam.image_size
+        # The predictor hard-codes the feature sizes of a 1024 input; derive them from the model instead.
+        self._predictor._bb_feat_sizes = [(size // 4, size // 4), (size // 8, size // 8), (size // 16, size // 16)]
+        self._torch = torch
+        self.name = f"sam2:{model}"
+        self.cache_size = cache_size
+        self.encode_count = 0
+        self._cache: OrderedDict[str, tuple[Any, list[tuple[int, int]]]] = OrderedDict()
+        self._scene_id: str | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def device(self) -> str:
+        """Return the device the model lives on (``cpu``, ``cuda:0``, ...)."""
+        return str(self._predictor.device)
+
+    def set_scene(self, scene_id: str, image: np.ndarray) -> None:
+        """Encode an (H, W, 3) uint8 RGB image, unless ``scene_id`` is set or its features are cached.
+
+        Raises:
+            InputError: the image is not (H, W, 3) uint8.
+        """
+        with self._lock:
+            if scene_id == self._scene_id:
+                return
+            if scene_id in self._cache:
+                self._restore(scene_id)
+                return
+            rgb = as_rgb_image(image)
+            self._scene_id = None  # set_image resets the predictor first; stay unset if it fails
+            with self._context():
+                self._predictor.set_image(rgb)
+            self.encode_count += 1
+            self._cache[scene_id] = (self._predictor._features, list(self._predictor._orig_hw))
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+            self._scene_id = scene_id
+
+    def predict(self, prompts: Sequence[InstancePrompt]) -> SegmentResult:
+        """Return one mask per prompt from one batched decoder call.
+
+        Args:
+            prompts: boxes (XYXY scene pixels) with optional points; boxes with fewer points are padded
+                with "not a point" entries (label -1).
+
+        Returns:
+            masks (N, H, W) bool in scene pixels, scores (N,) predicted IoU clipped to [0, 1], sources "model".
+
+        Raises:
+            RuntimeError: no scene was set.
+        """
+        with self._lock:
+            if self._scene_id is None:
+                raise RuntimeError("call set_scene(...) first")
+            h, w = self._predictor._orig_hw[0]
+            n = len(prompts)
+            if n == 0:
+                return SegmentResult(np.zeros((0, h, w), bool), np.zeros(0, np.float32), [])
+            boxes = np.array([p.box.as_list() for p in prompts], dtype=np.float32)
+            max_points = max(len(p.points) for p in prompts)
+            coords = labels = None
+            if max_points:
+                coords = np.zeros((n, max_points, 2), dtype=np.float32)
+                labels = np.full((n, max_points), -1, dtype=np.int32)
+                for i, p in enumerate(prompts):
+                    for j, pt in enumerate(p.points):
+                        coords[i, j] = (pt.x, pt.y)
+                        labels[i, j] = pt.label
+            with self._context():
+                masks, scores, _ = self._predictor.predict(
+                    point_coords=coords, point_labels=labels, box=boxes, multimask_output=False
+                )
+            masks = np.asarray(masks).reshape(n, -1, h, w)[:, 0] > 0
+            scores = np.clip(np.nan_to_num(np.asarray(scores, dtype=np.float32).reshape(n, -1)[:, 0]), 0.0, 1.0)
+            return SegmentResult(masks=masks, scores=scores, sources=["model"] * n)
+
+    def _restore(self, scene_id: str) -> None:
+        """Put a cached scene's features back into the predictor (its private state, as set_image leaves it)."""
+        features, orig_hw = self._cache[scene_id]
+        self._cache.move_to_end(scene_id)
+        p = self._predictor
+        p._features, p._orig_hw, p._is_image_set, p._is_batch = features, list(orig_hw), True, False
+        self._scene_id = scene_id
+
+    def _context(self) -> Any:
+        """Return the inference context: inference mode, plus bfloat16 autocast on CUDA."""
+        import contextlib
+
+        torch = self._torch
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        if self.device.startswith("cuda"):
+            stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
+        return stack
+
+
+def _pick_device(torch: Any, device: str) -> str:
+    """Return a torch device string for ``auto``/``cpu``/``cuda[:i]``, or raise InputError."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu" or re.fullmatch(r"cuda(:\d+)?", device):
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise InputError(f"device {device!r} asked for, but CUDA is not available; use device='cpu' or 'auto'")
+        return device
+    raise InputError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:<index>")
