@@ -1,0 +1,143 @@
+"""Infer the level of a query (name, class or function) from its text, or say "unknown".
+
+SocioSeg has no level field: the paper's per-task tables need a label that the data does not carry. When a
+sample has no sidecar level, `infer_level` reads the query with the project's taxonomy
+(`tools.taxonomy`) and this rule, first match wins:
+
+1. The query is lower-cased and split into words; leading filler ("find", "all", "the", ...) is dropped.
+2. ``places/areas/land/sites for|of|used for <function word>`` -> **function**.
+3. The words are cut greedily into taxonomy phrases (the longest class or function synonym starting at each
+   word; a class wins a tie). Words that are no phrase are *leftovers*; connectives ("and", "or") and
+   generic nouns ("area", "place", ...) are ignored.
+4. No leftovers, and two or more category phrases that all belong to one function ("Park and
+   greenspace", "hospitals and clinics") -> **function**; of different functions -> unknown.
+5. No leftovers and one function phrase only ("education", "healthcare") -> **function**.
+6. No leftovers and one class phrase ("Primary schools", "Express Delivery", "Business Office
+   Building") -> **class**.
+7. Leftovers that are all Title-Case words (or numbers) in the original text, and at least two words in
+   the query ("Jinan Zoo", "Tsinghua University", "Sheyang Aaron Clothing Factory") -> **name**.
+8. Lower-case leftovers beside exactly one class phrase that make up at most half of the words
+   ("large parks") -> **class**.
+9. Anything else (a single capitalised word, free text, mixed categories) -> **unknown**: better a
+   counted unknown than a silent guess.
+
+>>> infer_level("Jinan Zoo")[0], infer_level("Express Delivery")[0], infer_level("Park and greenspace")[0]
+('name', 'class', 'function')
+>>> infer_level("places for healthcare")[0], infer_level("Primary schools")[0], infer_level("Xinhua")[0]
+('function', 'class', 'unknown')
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from tools.schemas import Level
+from tools.taxonomy import CLASSES, FUNCTIONS, match_function, normalize
+
+_VERBS = ("find", "segment", "show", "locate", "highlight", "identify", "mark", "detect", "please")
+FILLER = frozenset((*_VERBS, "all", "the", "a", "an", "any", "every", "each", "me", "of"))
+"""Words dropped from the start of a query before it is read."""
+
+GENERIC = frozenset(
+    ("and", "or", "area", "areas", "place", "places", "site", "sites", "region", "regions", "zone", "zones", "land")
+)
+"""Connectives and generic nouns that neither make nor break a level."""
+
+_FUNCTION_PATTERN = re.compile(r"^(?:places?|areas?|land|sites?|zones?|regions?|facilities) (?:for|of|used for) (.+)$")
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+@lru_cache(maxsize=1)
+def _phrases() -> dict[tuple[str, ...], tuple[str, str]]:
+    """Map each taxonomy phrase (singular words) to ("class"|"function", key); classes win ties."""
+    table: dict[tuple[str, ...], tuple[str, str]] = {}
+    for f in FUNCTIONS.values():
+        for s in (f.key, *f.synonyms):
+            table[tuple(_singular(w) for w in normalize(s).split())] = ("function", f.key)
+    for c in CLASSES.values():
+        for s in (c.label, *c.synonyms):
+            table[tuple(_singular(w) for w in normalize(s).split())] = ("class", c.key)
+    return table
+
+
+def _segment(words: list[str]) -> tuple[list[tuple[str, str]], list[int]]:
+    """Cut words greedily into taxonomy phrases; return the phrases' (kind, key) and the leftover indices."""
+    table = _phrases()
+    longest = max(len(k) for k in table)
+    sing = [_singular(w) for w in words]
+    found: list[tuple[str, str]] = []
+    leftover: list[int] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            hit = table.get(tuple(sing[i : i + n]))
+            if hit is not None:
+                found.append(hit)
+                i += n
+                break
+        else:
+            if words[i] not in GENERIC:
+                leftover.append(i)
+            i += 1
+    return found, leftover
+
+
+def _function_of(kind: str, key: str) -> str:
+    return key if kind == "function" else CLASSES[key].function
+
+
+def infer_level(query: str) -> tuple[Level, str]:
+    """Return the level a query names (name/class/function/unknown) and the rule that decided it.
+
+    Args:
+        query: the query text, verbatim (case matters: proper names are Title-Case).
+
+    Returns:
+        ``(level, reason)``; the reason is a short phrase for reports.
+
+    >>> infer_level("Tsinghua University")
+    ('name', 'proper name before a class word')
+    >>> infer_level("education")
+    ('function', 'a function word')
+    >>> infer_level("parks near the river")
+    ('unknown', 'no rule applies')
+    """
+    tokens = _TOKEN.findall(query)
+    words = [t.lower() for t in tokens]
+    start = 0
+    while start < len(words) and words[start] in FILLER:
+        start += 1
+    tokens, words = tokens[start:], words[start:]
+    if not words:
+        return "unknown", "empty query"
+
+    m = _FUNCTION_PATTERN.match(" ".join(words))
+    if m and match_function(m.group(1)):
+        return "function", "'places for <function>' pattern"
+
+    found, leftover = _segment(words)
+    if not leftover:
+        if len(found) >= 2:
+            functions = {_function_of(kind, key) for kind, key in found}
+            if len(functions) == 1:
+                return "function", "several category words of one function"
+            return "unknown", "category words of different functions"
+        if len(found) == 1:
+            kind, _ = found[0]
+            return ("function", "a function word") if kind == "function" else ("class", "a class word")
+        return "unknown", "no content words"
+
+    titled = all(tokens[i][0].isupper() or tokens[i].isdigit() for i in leftover)
+    if titled and len(words) >= 2:
+        if found:
+            return "name", "proper name before a class word"
+        return "name", "Title-Case proper name"
+    classes = [key for kind, key in found if kind == "class"]
+    if len(found) == 1 and classes and not titled and len(leftover) * 2 <= len(words):
+        return "class", "mostly a class word"
+    return "unknown", "no rule applies"

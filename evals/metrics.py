@@ -1,0 +1,343 @@
+"""The one definition of the segmentation metrics: gIoU, cIoU, instance F1, bootstrap intervals.
+
+Plain numpy/scipy/OpenCV functions, importable without torch, so the eval runner, the report and the
+GRPO rewards all score the same way.
+
+Definitions (see DESIGN.md "Metrics"):
+
+- **IoU** of one sample: foreground intersection over union of the predicted and true masks
+  (any nonzero pixel is foreground). An empty prediction on an empty truth scores 1.
+- **gIoU**: the mean of the per-sample IoUs.
+- **cIoU**: the total intersection over the total union of the split (large objects weigh more).
+- **Instance F1**: the true instances are the 8-connected components of the truth mask; the predicted
+  instances are the result's own instance masks when it has them, else the 8-connected components of the
+  predicted mask. Components of ``MIN_INSTANCE_AREA`` pixels or fewer are ignored on both sides (the
+  reference drops GT contours of area <= 10 the same way). Instances are matched one-to-one by the
+  Hungarian algorithm on IoU, among pairs with IoU >= 0.5; matched pairs are true positives, unmatched
+  predictions false positives, unmatched truths false negatives. Precision, recall and F1 are computed
+  over the split from the summed counts.
+- **Bootstrap 95% intervals**: resample the samples with replacement (fixed seed, 1000 resamples by
+  default) and take the 2.5th and 97.5th percentiles of the statistic.
+
+>>> import numpy as np
+>>> truth = np.zeros((4, 4), bool); truth[:2, :2] = True
+>>> pred = np.zeros((4, 4), bool); pred[:2, :] = True
+>>> iou_counts(pred, truth)
+(4, 8)
+>>> sample_iou(4, 8), sample_iou(0, 0)
+(0.5, 1.0)
+>>> giou([(4, 8), (0, 0)]), ciou([(4, 8), (0, 0)])
+(0.75, 0.5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_INSTANCE_AREA = 10
+"""Connected components of this many pixels or fewer are not instances (the reference's contour filter)."""
+
+MATCH_IOU = 0.5
+"""A predicted and a true instance match when their IoU is at least this."""
+
+
+def iou_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
+    """Return the (intersection, union) pixel counts of two masks of the same shape.
+
+    Args:
+        pred: (H, W) predicted mask; any nonzero pixel is foreground.
+        truth: (H, W) true mask; any nonzero pixel is foreground.
+
+    Raises:
+        ValueError: the shapes differ.
+
+    >>> import numpy as np
+    >>> iou_counts(np.zeros((3, 3)), np.ones((3, 3)))
+    (0, 9)
+    """
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from truth shape {truth.shape}")
+    p = pred.astype(bool, copy=False)
+    t = truth.astype(bool, copy=False)
+    return int(np.count_nonzero(p & t)), int(np.count_nonzero(p | t))
+
+
+def sample_iou(intersection: int, union: int) -> float:
+    """Return one sample's IoU; an empty union (empty prediction on empty truth) scores 1.
+
+    >>> sample_iou(3, 4), sample_iou(0, 5), sample_iou(0, 0)
+    (0.75, 0.0, 1.0)
+    """
+    return 1.0 if union == 0 else intersection / union
+
+
+def giou(counts: Iterable[tuple[int, int]]) -> float:
+    """Return the mean per-sample IoU of (intersection, union) pairs; NaN for no samples.
+
+    >>> giou([(1, 2), (0, 0), (0, 4)])
+    0.5
+    """
+    ious = [sample_iou(i, u) for i, u in counts]
+    return float(np.mean(ious)) if ious else float("nan")
+
+
+def ciou(counts: Iterable[tuple[int, int]]) -> float:
+    """Return total intersection over total union; 1.0 when every union is empty, NaN for no samples.
+
+    >>> ciou([(1, 2), (0, 0), (0, 4)])
+    0.16666666666666666
+    """
+    pairs = list(counts)
+    if not pairs:
+        return float("nan")
+    inter = sum(i for i, _ in pairs)
+    union = sum(u for _, u in pairs)
+    return 1.0 if union == 0 else inter / union
+
+
+def components(mask: np.ndarray, min_area: int = MIN_INSTANCE_AREA) -> list[np.ndarray]:
+    """Return the 8-connected components of a mask larger than ``min_area`` pixels, as bool masks.
+
+    >>> import numpy as np
+    >>> m = np.zeros((10, 10), np.uint8); m[0:4, 0:4] = 1; m[6:9, 6:9] = 1; m[5, 0] = 1
+    >>> [int(c.sum()) for c in components(m)]
+    [16]
+    >>> [int(c.sum()) for c in components(m, min_area=0)]
+    [16, 1, 9]
+    """
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((np.asarray(mask) != 0).astype(np.uint8), connectivity=8)
+    return [labels == k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] > min_area]
+
+
+def component_boxes(mask: np.ndarray, min_area: int = MIN_INSTANCE_AREA) -> list[tuple[int, int, int, int]]:
+    """Return the XYXY pixel boxes of the 8-connected components larger than ``min_area`` pixels.
+
+    >>> import numpy as np
+    >>> m = np.zeros((10, 10), np.uint8); m[2:5, 3:8] = 1
+    >>> component_boxes(m)
+    [(3, 2, 8, 5)]
+    """
+    import cv2
+
+    n, _, stats, _ = cv2.connectedComponentsWithStats((np.asarray(mask) != 0).astype(np.uint8), connectivity=8)
+    boxes = []
+    for k in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[k])
+        if area > min_area:
+            boxes.append((x, y, x + w, y + h))
+    return boxes
+
+
+def pairwise_iou(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> np.ndarray:
+    """Return the (P, T) IoU matrix of two lists of bool masks of one shape.
+
+    >>> import numpy as np
+    >>> a = np.zeros((2, 2), bool); a[0] = True
+    >>> b = np.zeros((2, 2), bool); b[:, 0] = True
+    >>> pairwise_iou([a], [a, b]).round(3).tolist()
+    [[1.0, 0.333]]
+    """
+    if not preds or not truths:
+        return np.zeros((len(preds), len(truths)))
+    p = np.stack([np.asarray(m, bool).ravel() for m in preds]).astype(np.float32)
+    t = np.stack([np.asarray(m, bool).ravel() for m in truths]).astype(np.float32)
+    inter = p @ t.T  # exact: counts stay far below 2**24
+    union = p.sum(1)[:, None] + t.sum(1)[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class InstanceCounts:
+    """Instance matching counts of one sample (or a sum of samples)."""
+
+    tp: int
+    fp: int
+    fn: int
+
+
+def match_count(iou: np.ndarray, threshold: float = MATCH_IOU) -> int:
+    """Return the size of the best one-to-one matching of a (P, T) IoU matrix, among pairs with IoU >= threshold.
+
+    Hungarian assignment (scipy ``linear_sum_assignment``) that maximises the number of matches first and their
+    total IoU second; a plain maximum-IoU assignment can trade two matches for one better one.
+
+    >>> import numpy as np
+    >>> match_count(np.array([[0.99, 0.5], [0.5, 0.4]]))
+    2
+    >>> match_count(np.array([[0.9, 0.7, 0.6]]))
+    1
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    if iou.size == 0:
+        return 0
+    ok = iou >= threshold
+    weight = np.where(ok, 1e3 + iou, 0.0)  # a large constant per admissible pair: the count dominates
+    rows, cols = linear_sum_assignment(weight, maximize=True)
+    return int(ok[rows, cols].sum())
+
+
+def match_instances(
+    preds: Sequence[np.ndarray], truths: Sequence[np.ndarray], threshold: float = MATCH_IOU
+) -> InstanceCounts:
+    """Match predicted to true instances one-to-one (see `match_count`) and count TP, FP and FN.
+
+    >>> import numpy as np
+    >>> a = np.zeros((4, 8), bool); a[:, :4] = True
+    >>> b = np.zeros((4, 8), bool); b[:, 4:] = True
+    >>> match_instances([a], [a, b])
+    InstanceCounts(tp=1, fp=0, fn=1)
+    """
+    tp = match_count(pairwise_iou(preds, truths), threshold)
+    return InstanceCounts(tp, len(preds) - tp, len(truths) - tp)
+
+
+def instance_counts(
+    pred: np.ndarray,
+    truth: np.ndarray,
+    pred_instances: Sequence[np.ndarray] | None = None,
+    min_area: int = MIN_INSTANCE_AREA,
+) -> InstanceCounts:
+    """Count TP/FP/FN instances of one sample.
+
+    Args:
+        pred: (H, W) merged predicted mask.
+        truth: (H, W) true mask.
+        pred_instances: the predicted instance masks, when the result has them; else the connected
+            components of ``pred`` are the predicted instances.
+        min_area: components (and instance masks) of this many pixels or fewer are ignored.
+
+    >>> import numpy as np
+    >>> t = np.zeros((20, 20), bool); t[0:6, 0:6] = True; t[10:16, 10:16] = True
+    >>> instance_counts(t, t)
+    InstanceCounts(tp=2, fp=0, fn=0)
+    >>> instance_counts(np.zeros_like(t), t)
+    InstanceCounts(tp=0, fp=0, fn=2)
+    """
+    truths = components(truth, min_area)
+    if pred_instances is None:
+        preds = components(pred, min_area)
+    else:
+        preds = [np.asarray(m, bool) for m in pred_instances if np.count_nonzero(m) > min_area]
+    return match_instances(preds, truths)
+
+
+def prf1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Return (precision, recall, F1) from summed counts; nothing predicted on nothing true scores 1.
+
+    >>> prf1(2, 1, 1)
+    (0.6666666666666666, 0.6666666666666666, 0.6666666666666666)
+    >>> prf1(0, 0, 0), prf1(0, 0, 3), prf1(0, 2, 0)
+    ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    """
+    precision = tp / (tp + fp) if tp + fp else (1.0 if fn == 0 else 0.0)
+    recall = tp / (tp + fn) if tp + fn else (1.0 if fp == 0 else 0.0)
+    denom = 2 * tp + fp + fn
+    f1 = 2 * tp / denom if denom else 1.0
+    return precision, recall, f1
+
+
+@dataclass(frozen=True)
+class SampleCounts:
+    """Per-sample counts in array form, the input of `summarize` and `bootstrap_ci`."""
+
+    intersection: np.ndarray
+    union: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[dict]) -> SampleCounts:
+        """Build from result rows with keys ``intersection``, ``union``, ``tp``, ``fp``, ``fn``."""
+
+        def col(key: str) -> np.ndarray:
+            return np.array([int(r[key]) for r in rows], dtype=np.int64)
+
+        return cls(col("intersection"), col("union"), col("tp"), col("fp"), col("fn"))
+
+    def __len__(self) -> int:
+        return int(self.intersection.shape[0])
+
+
+def _stats(inter: np.ndarray, union: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> dict:
+    """Compute gIoU, cIoU and F1 along the last axis (vectorised over bootstrap resamples)."""
+    ious = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    g = ious.mean(-1)
+    i_sum, u_sum = inter.sum(-1), union.sum(-1)
+    c = np.where(u_sum > 0, i_sum / np.maximum(u_sum, 1), 1.0)
+    t, p, n = tp.sum(-1), fp.sum(-1), fn.sum(-1)
+    denom = 2 * t + p + n
+    f = np.where(denom > 0, 2 * t / np.maximum(denom, 1), 1.0)
+    return {"giou": g, "ciou": c, "f1": f}
+
+
+def bootstrap_ci(
+    counts: SampleCounts, n_resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, tuple[float, float] | None]:
+    """Return percentile bootstrap intervals for gIoU, cIoU and F1 (None for fewer than 2 samples).
+
+    Samples are resampled with replacement, ``n_resamples`` times, with a fixed seed: the same counts
+    always give the same intervals.
+
+    >>> import numpy as np
+    >>> c = SampleCounts(np.array([1, 2, 3, 0]), np.array([2, 2, 4, 1]), np.ones(4, int), np.zeros(4, int),
+    ...                  np.array([0, 0, 1, 1]))
+    >>> ci = bootstrap_ci(c)
+    >>> ci["giou"][0] <= 0.5625 <= ci["giou"][1]
+    True
+    >>> ci == bootstrap_ci(c)
+    True
+    """
+    n = len(counts)
+    if n < 2:
+        return {"giou": None, "ciou": None, "f1": None}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_resamples, n))
+    boot = _stats(counts.intersection[idx], counts.union[idx], counts.tp[idx], counts.fp[idx], counts.fn[idx])
+    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    return {k: (float(np.percentile(v, lo)), float(np.percentile(v, hi))) for k, v in boot.items()}
+
+
+def summarize(counts: SampleCounts, n_resamples: int = 1000, seed: int = 0) -> dict:
+    """Return gIoU, cIoU, precision, recall, F1, n and their 95% bootstrap intervals for a set of samples.
+
+    Metric values are None when there are no samples.
+
+    >>> import numpy as np
+    >>> s = summarize(SampleCounts(np.array([4, 0]), np.array([8, 0]), np.array([1, 0]), np.array([0, 0]),
+    ...                            np.array([1, 0])), n_resamples=50)
+    >>> s["n"], s["giou"], s["ciou"], round(s["f1"], 4)
+    (2, 0.75, 0.5, 0.6667)
+    """
+    n = len(counts)
+    if n == 0:
+        return {"n": 0, "giou": None, "ciou": None, "precision": None, "recall": None, "f1": None, "ci95": None}
+    point = _stats(counts.intersection, counts.union, counts.tp, counts.fp, counts.fn)
+    precision, recall, f1 = prf1(int(counts.tp.sum()), int(counts.fp.sum()), int(counts.fn.sum()))
+    return {
+        "n": n,
+        "giou": float(point["giou"]),
+        "ciou": float(point["ciou"]),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tp": int(counts.tp.sum()),
+        "fp": int(counts.fp.sum()),
+        "fn": int(counts.fn.sum()),
+        "ci95": bootstrap_ci(counts, n_resamples=n_resamples, seed=seed),
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Return the q-th percentile (linear interpolation) of values, or None when there are none.
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
+    2.5
+    """
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else None

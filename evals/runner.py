@@ -1,0 +1,466 @@
+"""The eval runner: every sample of a split through `agent.run.run_query`, scored, resumable and atomic.
+
+Output folder (``--out``):
+
+- ``config.json``: what defines the run (data, split, policy and its options, segmenter, checkpoint,
+  refine rounds, seed). A rerun with a different one is refused; ``--limit`` and ``--workers`` may change.
+- ``results.jsonl``: one JSON line per finished sample, appended by the parent process alone and
+  flushed and fsynced line by line. A rerun skips the ids already there; a truncated last line (a kill
+  mid-write) is cut off and its sample run again, so nothing is lost or duplicated.
+- ``masks/<id>.png``: the predicted mask, 0/255, the size of the truth mask (written atomically).
+
+Errors, decided here:
+
+- A sample whose files are missing or corrupt (`InputError` while loading) becomes a row with
+  ``scored: false`` and the error message; it is left out of the metrics and counted in the report.
+- An error inside the agent on a valid sample (a tool or parsing bug) becomes a row with ``scored: true``,
+  an empty prediction and the error: the system failed on that sample, so it counts as a miss.
+- A `BackendError` (server down, model missing) stops the run: the rows already written stay, and the
+  same command resumes once the backend is back.
+- Ctrl-C stops the run; finished rows stay and a rerun continues.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.errors import BackendError, InputError, SocioError
+
+RESULTS = "results.jsonl"
+CONFIG = "config.json"
+MASKS = "masks"
+SECRET_KEYS = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
+
+
+class EvalConfig(BaseModel):
+    """Everything one evaluation run needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: str = Field(description="dataset spec: synth:DIR, socioseg:PATH or a bare PATH (see evals.datasets)")
+    split: str = Field("test", description="split to evaluate")
+    policy: str = Field("map", description="policy spec for agent.policies.make_policy (map, openai[:MODEL], ...)")
+    policy_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keyword arguments for make_policy (base_url, model, api_key_env, ...); secrets are never saved",
+    )
+    segmenter: str = Field("classical", description="segmenter spec for tools.segmenters.make_segmenter")
+    checkpoint: str | None = Field(None, description="SAM 2 checkpoint (path or pulled hub id) for --segmenter sam2")
+    max_rounds: int = Field(1, ge=0, le=8, description="refine rounds after the first localize (0 = stage 1 only)")
+    out: Path = Field(description="output folder: config.json, results.jsonl, masks/, report.*")
+    limit: int | None = Field(None, ge=1, description="evaluate only the first N samples in id order")
+    workers: int = Field(1, ge=1, le=64, description="worker processes (1 = in-process)")
+    seed: int = Field(0, description="seed of the random-box baseline")
+    force: bool = Field(False, description="discard earlier results in --out instead of resuming")
+
+    def segmenter_spec(self) -> str:
+        """Return the segmenter spec with the checkpoint folded in (``sam2:<checkpoint>``).
+
+        Raises:
+            InputError: a checkpoint is given for a segmenter that takes none.
+        """
+        if self.checkpoint is None:
+            return self.segmenter
+        if self.segmenter != "sam2":
+            raise InputError(f"--checkpoint is for --segmenter sam2, not {self.segmenter!r}")
+        return f"sam2:{self.checkpoint}"
+
+    def identity(self) -> dict[str, Any]:
+        """Return the fields that define the results (what config.json holds and a rerun must match)."""
+        kind, sep, path = self.data.partition(":")
+        if not sep or len(kind) == 1:
+            kind, path = "socioseg", self.data
+        options = {k: v for k, v in sorted(self.policy_options.items()) if not SECRET_KEYS.search(k)}
+        return {
+            "data": f"{kind}:{Path(path).expanduser().resolve()}",
+            "split": self.split,
+            "policy": self.policy,
+            "policy_options": json.loads(json.dumps(options, default=str)),
+            "segmenter": self.segmenter_spec(),
+            "max_rounds": self.max_rounds,
+            "seed": self.seed,
+        }
+
+
+# ----------------------------------------------------------------------------------------------- files
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file through a temporary sibling and a rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def mask_filename(sample_id: str) -> str:
+    """Return a safe file name for a sample's mask."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", sample_id) + ".png"
+
+
+def write_mask(path: Path, mask: np.ndarray) -> None:
+    """Write a bool mask as a 0/255 single-band PNG, atomically."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", mask.astype(np.uint8) * 255)
+    if not ok:
+        raise OSError(f"could not encode the mask for {path}")
+    atomic_write_bytes(path, buf.tobytes())
+
+
+def read_results(path: Path, repair: bool = False) -> list[dict[str, Any]]:
+    """Read results.jsonl: the rows, first occurrence of each (split, id) kept, in file order.
+
+    A last line without its newline is the trace of a kill mid-write: it is ignored, and cut off the
+    file when ``repair`` is set (so that appending starts on a fresh line).
+
+    Raises:
+        InputError: a line other than the last is not valid JSON.
+    """
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data) and repair:
+        with open(path, "r+b") as f:
+            f.truncate(end)
+            f.flush()
+            os.fsync(f.fileno())
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for n, line in enumerate(data[:end].splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            raise InputError(
+                f"{path} line {n} is not valid JSON ({e}); delete that line to rerun its sample, or use --force"
+            ) from e
+        key = (str(row.get("split")), str(row.get("id")))
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    return rows
+
+
+class ResultWriter:
+    """Append rows to results.jsonl, one flushed and fsynced line each."""
+
+    def __init__(self, path: Path) -> None:
+        """Open ``path`` for appending."""
+        self._f = open(path, "ab")  # noqa: SIM115 (closed by close())
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Append one row as one line, durably."""
+        self._f.write(json.dumps(row, sort_keys=True).encode() + b"\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        """Close the file."""
+        self._f.close()
+
+
+def prepare_out(cfg: EvalConfig) -> None:
+    """Create the output folder and check (or write) its config.json.
+
+    Raises:
+        InputError: the folder holds results of a different config (or results without a config), and
+            ``force`` is not set.
+    """
+    out = cfg.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MASKS).mkdir(exist_ok=True)
+    identity = cfg.identity()
+    cfg_path, results = out / CONFIG, out / RESULTS
+    if cfg.force:
+        for name in (RESULTS, CONFIG, "report.json", "report.md", "per_level.png", "iou_hist.png", "overlays.png"):
+            (out / name).unlink(missing_ok=True)
+        for f in (out / MASKS).glob("*.png"):
+            f.unlink()
+    elif cfg_path.is_file():
+        try:
+            old = json.loads(cfg_path.read_text())
+        except ValueError as e:
+            raise InputError(f"{cfg_path} is not valid JSON ({e}); use a new --out, or --force to start over") from e
+        if old != identity:
+            diff = ", ".join(
+                f"{k}: {old.get(k)!r} -> {identity.get(k)!r}"
+                for k in sorted(set(old) | set(identity))
+                if old.get(k) != identity.get(k)
+            )
+            raise InputError(
+                f"{out} holds results of a different run ({diff}); use a new --out, or --force to discard them"
+            )
+        return
+    elif results.is_file() and results.stat().st_size > 0:
+        raise InputError(f"{out} has {RESULTS} but no {CONFIG}; use a new --out, or --force to discard them")
+    atomic_write_bytes(cfg_path, (json.dumps(identity, indent=2, sort_keys=True) + "\n").encode())
+
+
+# ----------------------------------------------------------------------------------------------- one sample
+
+
+class SampleEvaluator:
+    """Holds one policy and one segmenter and turns samples into result rows."""
+
+    def __init__(self, cfg: EvalConfig) -> None:
+        """Build the policy and the segmenter once.
+
+        Raises:
+            InputError: a spec or option is bad.
+            BackendError: a backend cannot be reached or loaded.
+        """
+        from agent.policies import make_policy
+        from tools.scene_store import SceneStore
+        from tools.segmenters import make_segmenter
+
+        options = dict(cfg.policy_options)
+        if cfg.policy == "random-box":
+            options.setdefault("seed", cfg.seed)
+        self.cfg = cfg
+        self.policy = make_policy(cfg.policy, **options)
+        self.segmenter_spec = cfg.segmenter_spec()
+        self.segmenter = make_segmenter(self.segmenter_spec)
+        self.store = SceneStore(max_scenes=2)
+        self.mask_dir = cfg.out / MASKS
+
+    def evaluate(self, sample: Any) -> dict[str, Any]:
+        """Run one sample and return its result row (never raises except `BackendError`)."""
+        from agent.run import run_query
+        from evals.metrics import components, instance_counts, iou_counts, sample_iou
+
+        row: dict[str, Any] = {
+            "id": sample.id,
+            "split": sample.split,
+            "level": sample.level,
+            "level_source": sample.level_source,
+            "query": sample.query,
+            "socio_class": sample.socio_class,
+            "socio_function": sample.socio_function,
+            "error": None,
+        }
+        try:
+            scene = sample.load_scene()
+        except InputError as e:
+            return row | {"scored": False, "error": str(e)} | _EMPTY_SCORES
+        truth = scene.truth
+        assert truth is not None  # load_scene always sets it
+        t0 = time.perf_counter()
+        result = None
+        try:
+            result = run_query(
+                scene,
+                sample.query,
+                policy=self.policy,
+                segmenter=self.segmenter,
+                max_rounds=self.cfg.max_rounds,
+                store=self.store,
+                policy_spec=self.cfg.policy,
+                segmenter_spec=self.segmenter_spec,
+            )
+            pred = np.asarray(result.mask, bool)
+            if pred.shape != truth.shape:
+                raise ValueError(f"the predicted mask is {pred.shape}, the truth {truth.shape}")
+            instances = [m for m in result.instance_masks if m.shape == truth.shape] or None
+        except BackendError:
+            raise
+        except Exception as e:  # an agent failure on a valid sample counts as a miss, recorded
+            row["error"] = f"{type(e).__name__}: {e}"
+            pred, instances = np.zeros_like(truth, dtype=bool), None
+        latency = time.perf_counter() - t0
+        inter, union = iou_counts(pred, truth)
+        counts = instance_counts(pred, truth, instances)
+        mask_path = Path(MASKS) / mask_filename(sample.id)
+        write_mask(self.cfg.out / mask_path, pred)
+        stages = result.stages if result is not None else []
+        return row | {
+            "scored": True,
+            "iou": sample_iou(inter, union),
+            "intersection": inter,
+            "union": union,
+            "pred_area": int(pred.sum()),
+            "truth_area": int(truth.sum()),
+            "tp": counts.tp,
+            "fp": counts.fp,
+            "fn": counts.fn,
+            "truth_instances": len(components(truth)),
+            "pred_instances": counts.tp + counts.fp,
+            "format_failures": result.format_failures if result is not None else 0,
+            "failures": [s.failure for s in stages if not s.ok],
+            "answers": len(stages),
+            "latency_s": round(latency, 4),
+            "policy_s": round(result.timings.policy_s, 4) if result is not None else 0.0,
+            "segment_s": round(result.timings.segment_s, 4) if result is not None else 0.0,
+            "encodes": result.encodes if result is not None else 0,
+            "mask_path": mask_path.as_posix(),
+        }
+
+
+_EMPTY_SCORES: dict[str, Any] = {
+    "iou": None,
+    "intersection": 0,
+    "union": 0,
+    "pred_area": 0,
+    "truth_area": 0,
+    "tp": 0,
+    "fp": 0,
+    "fn": 0,
+    "truth_instances": 0,
+    "pred_instances": 0,
+    "format_failures": 0,
+    "failures": [],
+    "answers": 0,
+    "latency_s": 0.0,
+    "policy_s": 0.0,
+    "segment_s": 0.0,
+    "encodes": 0,
+    "mask_path": None,
+}
+
+
+# ----------------------------------------------------------------------------------------------- workers
+
+_WORKER: SampleEvaluator | None = None
+_WORKER_ERROR: tuple[str, str] | None = None
+
+
+def _init_worker(cfg_json: str) -> None:
+    """Build the worker's own policy and segmenter; remember a failure to report it per task."""
+    global _WORKER, _WORKER_ERROR
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+        _WORKER = SampleEvaluator(EvalConfig.model_validate_json(cfg_json))
+    except BaseException as e:  # a Pool initializer must not raise: the pool would respawn it forever
+        _WORKER_ERROR = _error_tuple(e)
+
+
+def _error_tuple(e: BaseException) -> tuple[str, str]:
+    kind = "backend" if isinstance(e, BackendError) else "input" if isinstance(e, InputError) else "other"
+    return kind, str(e) if isinstance(e, SocioError) else f"{type(e).__name__}: {e}"
+
+
+def _work(sample: Any) -> tuple[str, Any]:
+    """Evaluate one sample in a worker; errors travel back as plain tuples (they may not pickle)."""
+    if _WORKER_ERROR is not None:
+        return "fatal", _WORKER_ERROR
+    assert _WORKER is not None
+    try:
+        return "row", _WORKER.evaluate(sample)
+    except BaseException as e:
+        return "fatal", _error_tuple(e)
+
+
+def _raise(err: tuple[str, str]) -> None:
+    kind, message = err
+    if kind == "backend":
+        raise BackendError(message)
+    if kind == "input":
+        raise InputError(message)
+    raise RuntimeError(f"a worker failed: {message}")
+
+
+def _rows_in_workers(cfg: EvalConfig, samples: list[Any]) -> Iterator[dict[str, Any]]:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")  # fresh interpreters: safe with torch and threads
+    pool = ctx.Pool(min(cfg.workers, len(samples)), initializer=_init_worker, initargs=(cfg.model_dump_json(),))
+    try:
+        for kind, payload in pool.imap_unordered(_work, samples, chunksize=1):
+            if kind == "fatal":
+                _raise(payload)
+            yield payload
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _rows_in_process(cfg: EvalConfig, samples: list[Any]) -> Iterator[dict[str, Any]]:
+    evaluator = SampleEvaluator(cfg)
+    for s in samples:
+        yield evaluator.evaluate(s)
+
+
+# ----------------------------------------------------------------------------------------------- the run
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int, done: int) -> Iterator[Any]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]eval"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("gIoU {task.fields[giou]}"),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+    with progress:
+        task = progress.add_task("eval", total=total, completed=done, giou="-")
+        yield lambda giou: progress.update(task, advance=1, giou=f"{giou:.3f}" if giou == giou else "-")
+
+
+def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
+    """Evaluate a split, resuming from what ``cfg.out`` already holds; return the output folder.
+
+    Raises:
+        DatasetNotFoundError: the data or split is missing.
+        InputError: a spec is bad, or ``cfg.out`` holds results of a different config.
+        BackendError: a backend failed; finished rows are kept and a rerun resumes.
+    """
+    from evals.datasets import make_dataset
+
+    cfg.segmenter_spec()  # fail on a bad checkpoint flag before touching anything
+    dataset = make_dataset(cfg.data, cfg.split)
+    prepare_out(cfg)
+    results_path = cfg.out / RESULTS
+    done = read_results(results_path, repair=True)
+    done_ids = {r["id"] for r in done if r.get("split") == cfg.split}
+    selected = dataset[: cfg.limit] if cfg.limit else list(dataset)
+    todo = dataset.storage_order([s for s in selected if s.id not in done_ids])
+    selected_ids = {s.id for s in selected}
+    ious = [r["iou"] for r in done if r["id"] in selected_ids and r.get("scored")]
+    if not todo:
+        return cfg.out
+    rows = _rows_in_process if cfg.workers == 1 or len(todo) == 1 else _rows_in_workers
+    writer = ResultWriter(results_path)
+    try:
+        with _progress_bar(progress, len(selected), len(selected) - len(todo)) as advance:
+            for row in rows(cfg, todo):
+                writer.write(row)
+                if row.get("scored"):
+                    ious.append(row["iou"])
+                advance(float(np.mean(ious)) if ious else float("nan"))
+    finally:
+        writer.close()
+    return cfg.out

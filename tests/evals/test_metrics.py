@@ -1,0 +1,164 @@
+import doctest
+
+import numpy as np
+import pytest
+
+import evals.metrics as metrics
+from evals.metrics import (
+    SampleCounts,
+    bootstrap_ci,
+    ciou,
+    components,
+    giou,
+    instance_counts,
+    iou_counts,
+    match_count,
+    prf1,
+    sample_iou,
+    summarize,
+)
+
+
+def _mask(shape=(32, 32), *rects):
+    m = np.zeros(shape, bool)
+    for y1, y2, x1, x2 in rects:
+        m[y1:y2, x1:x2] = True
+    return m
+
+
+def test_doctests_pass():
+    result = doctest.testmod(metrics)
+    assert result.attempted > 10
+    assert result.failed == 0
+
+
+def test_empty_prediction_on_empty_truth_scores_one():
+    empty = np.zeros((8, 8), bool)
+    assert iou_counts(empty, empty) == (0, 0)
+    assert sample_iou(*iou_counts(empty, empty)) == 1.0
+    assert giou([iou_counts(empty, empty)]) == 1.0
+    assert ciou([iou_counts(empty, empty)]) == 1.0
+
+
+def test_empty_prediction_on_nonempty_truth_scores_zero():
+    truth = _mask((8, 8), (0, 2, 0, 3))
+    assert iou_counts(np.zeros_like(truth), truth) == (0, 6)
+    assert sample_iou(0, 6) == 0.0
+
+
+def test_partial_overlap_numbers():
+    truth = _mask((10, 10), (0, 4, 0, 4))  # 16 px
+    pred = _mask((10, 10), (2, 6, 0, 4))  # 16 px, 8 shared
+    assert iou_counts(pred, truth) == (8, 24)
+    assert sample_iou(8, 24) == pytest.approx(1 / 3)
+
+
+def test_nonbool_masks_count_any_nonzero_pixel():
+    truth = np.zeros((4, 4), np.uint8)
+    truth[0, :2] = 255
+    pred = np.zeros((4, 4), np.uint8)
+    pred[0, 1:3] = 1
+    assert iou_counts(pred, truth) == (1, 3)
+
+
+def test_shape_mismatch_is_refused():
+    with pytest.raises(ValueError, match="shape"):
+        iou_counts(np.zeros((2, 2)), np.zeros((3, 3)))
+
+
+def test_ciou_weights_large_objects_and_giou_does_not():
+    big_truth = _mask((20, 20), (0, 10, 0, 10))  # 100 px, found exactly
+    small_truth = _mask((20, 20), (0, 2, 0, 5))  # 10 px, missed
+    counts = [iou_counts(big_truth, big_truth), iou_counts(np.zeros_like(small_truth), small_truth)]
+    assert giou(counts) == pytest.approx(0.5)
+    assert ciou(counts) == pytest.approx(100 / 110)
+
+
+def test_components_use_8_connectivity_and_drop_tiny_ones():
+    m = np.zeros((20, 20), bool)
+    m[0:4, 0:4] = True
+    m[4:8, 4:8] = True  # touches the first block only at a corner: one 8-connected component
+    m[15:18, 15:18] = True  # 9 px: too small
+    comps = components(m)
+    assert [int(c.sum()) for c in comps] == [32]
+    assert len(components(m, min_area=0)) == 2
+
+
+def test_multi_instance_f1_with_a_split_prediction():
+    shape = (40, 40)
+    truth_a = _mask(shape, (0, 10, 0, 10))
+    truth_b = _mask(shape, (20, 30, 20, 30))  # 10x10
+    truth = truth_a | truth_b
+    b_left = _mask(shape, (20, 30, 20, 27))  # 70 px of b: IoU 0.7
+    b_right = _mask(shape, (20, 30, 27, 30))  # 30 px of b: IoU 0.3
+    merged = truth_a | b_left | b_right
+    # with the result's own instance masks: a and b-left match, b-right is a false positive
+    assert instance_counts(merged, truth, [truth_a, b_left, b_right]) == metrics.InstanceCounts(2, 1, 0)
+    # without them, connected components of the merged mask: the two halves are one instance again
+    assert instance_counts(merged, truth) == metrics.InstanceCounts(2, 0, 0)
+    # a prediction that covers both blobs with one instance matches neither at IoU >= 0.5
+    one_big = _mask(shape, (0, 30, 0, 30))
+    assert instance_counts(one_big, truth, [one_big]) == metrics.InstanceCounts(0, 1, 2)
+
+
+def test_matching_is_one_to_one():
+    shape = (20, 20)
+    truth = _mask(shape, (0, 10, 0, 10))
+    p1 = _mask(shape, (0, 10, 0, 9))  # IoU 0.9
+    p2 = _mask(shape, (0, 10, 0, 8))  # IoU 0.8, the same truth
+    assert instance_counts(p1 | p2, truth, [p1, p2]) == metrics.InstanceCounts(1, 1, 0)
+
+
+def test_matching_prefers_more_matches_to_higher_iou():
+    iou = np.array([[0.99, 0.5], [0.5, 0.4]])
+    assert match_count(iou) == 2
+    assert match_count(np.zeros((0, 3))) == 0
+
+
+def test_tiny_truth_components_are_ignored():
+    shape = (30, 30)
+    truth = _mask(shape, (0, 10, 0, 10), (25, 28, 25, 28))  # a 100 px blob and a 9 px speck
+    pred = _mask(shape, (0, 10, 0, 10))
+    assert instance_counts(pred, truth) == metrics.InstanceCounts(1, 0, 0)
+
+
+def test_prf1_conventions():
+    assert prf1(3, 1, 2) == pytest.approx((0.75, 0.6, 2 * 3 / (6 + 1 + 2)))
+    assert prf1(0, 0, 0) == (1.0, 1.0, 1.0)
+    assert prf1(0, 0, 4) == (0.0, 0.0, 0.0)
+
+
+def _counts(n=40, seed=1):
+    rng = np.random.default_rng(seed)
+    union = rng.integers(50, 500, n)
+    inter = (union * rng.uniform(0, 1, n)).astype(np.int64)
+    tp = rng.integers(0, 3, n)
+    return SampleCounts(inter, union, tp, rng.integers(0, 2, n), rng.integers(0, 2, n))
+
+
+def test_summarize_sums_instance_counts_over_the_split():
+    c = _counts()
+    s = summarize(c, n_resamples=200)
+    p, r, f = prf1(int(c.tp.sum()), int(c.fp.sum()), int(c.fn.sum()))
+    assert (s["precision"], s["recall"], s["f1"]) == pytest.approx((p, r, f))
+    assert s["giou"] == pytest.approx(giou(zip(c.intersection, c.union, strict=True)))
+    assert s["ciou"] == pytest.approx(c.intersection.sum() / c.union.sum())
+    assert s["n"] == 40
+
+
+def test_bootstrap_interval_contains_the_estimate_and_is_deterministic():
+    c = _counts()
+    s = summarize(c)
+    for key in ("giou", "ciou", "f1"):
+        lo, hi = s["ci95"][key]
+        assert lo <= s[key] <= hi
+        assert lo < hi
+    assert bootstrap_ci(c) == bootstrap_ci(c)
+    assert bootstrap_ci(c, seed=1) != bootstrap_ci(c, seed=2)
+
+
+def test_bootstrap_needs_two_samples_and_empty_sets_have_no_metrics():
+    one = SampleCounts(*(np.array([v]) for v in (1, 2, 1, 0, 0)))
+    assert bootstrap_ci(one) == {"giou": None, "ciou": None, "f1": None}
+    empty = summarize(SampleCounts(*(np.array([], dtype=np.int64) for _ in range(5))))
+    assert empty["n"] == 0 and empty["giou"] is None and empty["ci95"] is None
