@@ -1,0 +1,310 @@
+"""A policy behind any OpenAI-compatible chat-completions server (vLLM, SGLang, a hosted API).
+
+The client resizes the map and satellite images itself (Qwen-VL ``smart_resize``), sends them as PNG data
+URLs, map first, with the stage's prompt, and reports the answer's frame: absolute pixels of the image it
+sent (``abs``, Qwen2.5-VL and SocioReasoner-3B), 0..1000 (``rel1000``, Qwen3-VL) or scene pixels
+(``pixel``). Transient failures (connection errors, timeouts, HTTP 408/409/429/5xx) are retried with
+exponential backoff and counted in ``meta["retries"]``; anything else fails at once with a
+`tools.errors.BackendError` that says what to fix.
+
+Serve SocioReasoner-3B, for example, with::
+
+    vllm serve vvangfaye/SocioReasoner-3B --limit-mm-per-prompt '{"image": 2}'
+    socio run ... --policy openai:vvangfaye/SocioReasoner-3B --base-url http://localhost:8000/v1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+from agent.policies import PolicyReply, PolicyRequest
+from agent.policies.messages import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_PIXELS,
+    PreparedInput,
+    check_frame_kind,
+    openai_messages,
+    prepare,
+)
+from tools.errors import BackendError, InputError
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+"""HTTP statuses worth retrying besides every 5xx."""
+
+
+class OpenAIPolicy:
+    """Answer both stages by asking an OpenAI-compatible chat-completions server.
+
+    Environment fallbacks, used when an argument is None: ``SOCIO_OPENAI_BASE_URL`` then
+    ``OPENAI_BASE_URL`` (base_url), ``SOCIO_OPENAI_MODEL`` (model), ``OPENAI_API_KEY`` (api_key; default
+    ``"EMPTY"``, which local vLLM/SGLang servers accept).
+
+    Args:
+        model: the served model name (``--policy openai:MODEL``).
+        base_url: the server's API root, e.g. ``http://localhost:8000/v1``.
+        api_key: the API key.
+        frame: ``abs`` (absolute pixels of the image sent; Qwen2.5-VL), ``rel1000`` (Qwen3-VL) or ``pixel``
+            (scene pixels; images are then sent unresized).
+        max_pixels: largest image area sent (768*768 gives the reference's 756x756 for a 768x768 scene).
+        min_pixels: smallest image area sent.
+        factor: side multiple of the resize (28 for Qwen2.5-VL, 32 for Qwen3-VL).
+        timeout: seconds per HTTP attempt.
+        max_retries: retries after the first attempt for transient failures.
+        backoff_s: first backoff; doubled after every retry, capped at ``max_backoff_s``.
+        max_backoff_s: longest wait between two attempts.
+        temperature: sampling temperature (0 for reproducible answers).
+        max_tokens: cap on the answer's tokens.
+        seed: sampling seed passed to the server, if any.
+        prompt_dir: a folder with ``localize.txt``/``refine.txt`` to use instead of the packaged templates.
+        extra_body: extra JSON fields for the request (server-specific options).
+
+    Raises:
+        InputError: no base URL or model, or a bad frame/size setting.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        frame: str = "abs",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        min_pixels: int = DEFAULT_MIN_PIXELS,
+        factor: int = 28,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 30.0,
+        temperature: float = 0.0,
+        max_tokens: int = 1024,
+        seed: int | None = None,
+        prompt_dir: str | Path | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> None:
+        self.base_url = base_url or os.environ.get("SOCIO_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
+        self.model = model or os.environ.get("SOCIO_OPENAI_MODEL")
+        if not self.base_url:
+            raise InputError(
+                "the openai policy needs a server URL: pass --base-url http://HOST:PORT/v1 "
+                "or set SOCIO_OPENAI_BASE_URL (or OPENAI_BASE_URL)"
+            )
+        if not self.model:
+            raise InputError(
+                "the openai policy needs a model name: --policy openai:MODEL or set SOCIO_OPENAI_MODEL "
+                "(GET BASE_URL/models lists what the server serves)"
+            )
+        self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self.frame_kind = check_frame_kind(frame)
+        if max_pixels <= 0 or min_pixels <= 0 or min_pixels > max_pixels or factor <= 0:
+            raise InputError(
+                f"bad image size settings: min_pixels={min_pixels}, max_pixels={max_pixels}, factor={factor}; "
+                "all must be positive and min_pixels <= max_pixels"
+            )
+        if timeout <= 0 or max_retries < 0 or backoff_s < 0:
+            raise InputError(
+                f"bad retry settings: timeout={timeout}, max_retries={max_retries}, backoff_s={backoff_s}; "
+                "timeout must be positive, the others non-negative"
+            )
+        self.max_pixels, self.min_pixels, self.factor = max_pixels, min_pixels, factor
+        self.timeout, self.max_retries = float(timeout), int(max_retries)
+        self.backoff_s, self.max_backoff_s = float(backoff_s), float(max_backoff_s)
+        self.temperature, self.max_tokens, self.seed = temperature, max_tokens, seed
+        self.prompt_dir = prompt_dir
+        self.extra_body = dict(extra_body or {})
+        self.name = f"openai:{self.model}"
+        self._client: Any = None
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    # -- the Policy protocol ------------------------------------------------------------------------
+
+    def localize(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 1: boxes for every instance of the query."""
+        return self._ask(request)
+
+    def refine(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 2: boxes and points, given the rendered images and the stage-1 boxes."""
+        return self._ask(request)
+
+    async def alocalize(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 1 without blocking the event loop."""
+        return await self._aask(request)
+
+    async def arefine(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 2 without blocking the event loop."""
+        return await self._aask(request)
+
+    # -- one call -----------------------------------------------------------------------------------
+
+    def _prepare(self, request: PolicyRequest) -> tuple[PreparedInput, dict[str, Any]]:
+        prepared = prepare(
+            request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, prompt_dir=self.prompt_dir
+        )
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": openai_messages(prepared),
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+        if self.seed is not None:
+            params["seed"] = self.seed
+        if self.extra_body:
+            params["extra_body"] = self.extra_body
+        return prepared, params
+
+    def _ask(self, request: PolicyRequest) -> PolicyReply:
+        prepared, params = self._prepare(request)
+        client = self._sync_client()
+        t0 = time.perf_counter()
+        attempt = 0
+        while True:
+            try:
+                completion = client.chat.completions.create(**params)
+                break
+            except Exception as e:
+                wait = self._after_failure(e, attempt)
+                attempt += 1
+                time.sleep(wait)
+        return self._reply(completion, prepared, attempt, time.perf_counter() - t0)
+
+    async def _aask(self, request: PolicyRequest) -> PolicyReply:
+        prepared, params = self._prepare(request)
+        client = self._async_client()
+        t0 = time.perf_counter()
+        attempt = 0
+        while True:
+            try:
+                completion = await client.chat.completions.create(**params)
+                break
+            except Exception as e:
+                wait = self._after_failure(e, attempt)
+                attempt += 1
+                await asyncio.sleep(wait)
+        return self._reply(completion, prepared, attempt, time.perf_counter() - t0)
+
+    def _after_failure(self, error: Exception, attempt: int) -> float:
+        """Return how long to wait before retrying ``error``, or raise a `BackendError` if it is final."""
+        import openai
+
+        if isinstance(error, openai.APIStatusError):
+            status = error.status_code
+            if status not in RETRY_STATUSES and status < 500:
+                raise BackendError(self._status_message(error)) from error
+            if attempt >= self.max_retries:
+                raise BackendError(
+                    f"the policy server at {self.base_url} kept failing: HTTP {status} after "
+                    f"{attempt + 1} attempts ({_body(error)}); check the server's log, or raise --max-retries"
+                ) from error
+            return self._backoff(attempt, _retry_after(error))
+        if isinstance(error, openai.APIConnectionError):
+            if attempt >= self.max_retries:
+                what = "timed out" if isinstance(error, openai.APITimeoutError) else "could not be reached"
+                raise BackendError(
+                    f"the policy server at {self.base_url} {what} after {attempt + 1} attempts "
+                    f"(timeout {self.timeout:g} s): {str(error).rstrip('.')}. "
+                    "Is the server up (e.g. `vllm serve MODEL`)? "
+                    "Point --base-url (or SOCIO_OPENAI_BASE_URL) at its /v1 root, or raise the timeout"
+                ) from error
+            return self._backoff(attempt, None)
+        if isinstance(error, openai.OpenAIError):
+            raise BackendError(f"the policy server at {self.base_url} gave an unusable answer: {error}") from error
+        raise error
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        wait = min(self.backoff_s * (2**attempt), self.max_backoff_s)
+        if retry_after is not None:
+            wait = min(max(wait, retry_after), self.max_backoff_s)
+        return wait
+
+    def _status_message(self, error: Any) -> str:
+        status = error.status_code
+        hint = {
+            400: "the server refused the request; check that it serves a vision model that accepts 2 images "
+            "(vLLM: --limit-mm-per-prompt '{\"image\": 2}') and that max_tokens fits its context",
+            401: "the API key was refused; set OPENAI_API_KEY",
+            403: "the API key may not use this model; check OPENAI_API_KEY and the model name",
+            404: f"no such model or endpoint; check the model name ({self.model!r}, see GET {self.base_url}/models) "
+            "and that --base-url ends with /v1",
+        }.get(status, "check the request and the server's log")
+        return f"the policy server at {self.base_url} answered HTTP {status}: {_body(error)}; {hint}"
+
+    def _reply(self, completion: Any, prepared: PreparedInput, retries: int, latency: float) -> PolicyReply:
+        choices = getattr(completion, "choices", None) or []
+        choice = choices[0] if choices else None
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", None)
+        text = content if isinstance(content, str) else ""
+        usage = getattr(completion, "usage", None)
+        meta: dict[str, Any] = {
+            "model": getattr(completion, "model", None) or self.model,
+            "base_url": self.base_url,
+            "usage": {k: getattr(usage, k, None) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+            if usage is not None
+            else None,
+            "retries": retries,
+            "finish_reason": getattr(choice, "finish_reason", None),
+            "sent_hw": list(prepared.sent_hw),
+        }
+        return PolicyReply(text=text, frame=prepared.frame, prompt=prepared.prompt, latency_s=latency, meta=meta)
+
+    # -- clients ------------------------------------------------------------------------------------
+
+    def _sync_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                openai = _openai()
+                self._client = openai.OpenAI(
+                    base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0
+                )
+            return self._client
+
+    def _async_client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.get(loop)
+            if client is None:
+                openai = _openai()
+                client = openai.AsyncOpenAI(
+                    base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0
+                )
+                self._async_clients[loop] = client
+            return client
+
+    def close(self) -> None:
+        """Close the synchronous HTTP client (the policy stays usable: the next call makes a new one)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._client = None
+            self._async_clients = weakref.WeakKeyDictionary()
+
+
+def _openai() -> Any:
+    import openai
+
+    return openai
+
+
+def _body(error: Any) -> str:
+    body = getattr(error, "body", None)
+    if body is None:
+        try:
+            body = error.response.text
+        except Exception:
+            body = str(error)
+    text = str(body)
+    return text if len(text) <= 500 else text[:500] + "..."
+
+
+def _retry_after(error: Any) -> float | None:
+    try:
+        value = error.response.headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
