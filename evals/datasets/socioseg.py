@@ -177,7 +177,9 @@ def _list_raw(split_dir: Path, split: str) -> list[Sample]:
         query = ""
         qfile = d / "question.json"
         try:
-            query = str(json.loads(qfile.read_text(encoding="utf-8"))["problem"])
+            query = str(json.loads(qfile.read_text(encoding="utf-8"))["problem"]).strip()
+            if not query:
+                error = f"sample {d.name!r}: {qfile} has an empty problem (query); write the query into it"
         except FileNotFoundError:
             error = f'sample {d.name!r}: {qfile} is missing; write it as {{"problem": "<query>"}}'
         except (OSError, ValueError, KeyError, TypeError) as e:

@@ -1,0 +1,240 @@
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.parsing import parse_answer
+from agent.policies import PolicyRequest, make_policy
+from evals.report import write_report
+from evals.runner import RESULTS, EvalConfig, read_results, run_eval
+from tests.fixtures.socioseg_data import write_raw
+from tools.errors import BackendError, InputError
+from tools.scene import Scene
+
+REPO = Path(__file__).resolve().parents[2]
+TIMING = ("latency_s", "policy_s", "segment_s")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_raw(tmp_path_factory.mktemp("data") / "raw", n=6)
+
+
+def _cfg(data, out, **kw):
+    return EvalConfig(data=f"socioseg:{data}", out=out, **{"policy": "random-box", **kw})
+
+
+def _rows(out):
+    """Rows keyed by id, without wall times (the only fields that differ between runs)."""
+    rows = read_results(out / RESULTS)
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)), f"duplicate ids in {out / RESULTS}"
+    return {r["id"]: {k: v for k, v in r.items() if k not in TIMING} for r in rows}
+
+
+def _report(out):
+    doc = json.loads((out / "report.json").read_text())
+    doc.pop("timing")
+    return doc
+
+
+@pytest.fixture(scope="module")
+def reference(data, tmp_path_factory):
+    """An uninterrupted in-process run: what every interrupted or parallel run must reproduce."""
+    out = tmp_path_factory.mktemp("ref")
+    run_eval(_cfg(data, out), progress=False)
+    write_report(out, plots=False)
+    return out
+
+
+def test_run_writes_one_row_and_one_mask_per_sample(reference, data):
+    rows = _rows(reference)
+    assert sorted(rows) == [f"s{i:03d}" for i in range(6)]
+    for r in rows.values():
+        assert r["scored"] and r["error"] is None
+        assert r["answers"] == 2  # localize + one refine round
+        assert r["encodes"] == 1
+        assert 0 <= r["iou"] <= 1 and r["union"] >= r["intersection"] >= 0
+        assert r["iou"] == pytest.approx(r["intersection"] / r["union"] if r["union"] else 1.0)
+        assert r["truth_instances"] == r["tp"] + r["fn"]
+        mask_file = reference / r["mask_path"]
+        from PIL import Image
+
+        with Image.open(mask_file) as im:
+            m = np.asarray(im)
+        assert m.shape == (64, 64) and set(np.unique(m)) <= {0, 255}
+        assert int((m > 0).sum()) == r["pred_area"]
+    cfg = json.loads((reference / "config.json").read_text())
+    assert cfg["policy"] == "random-box" and cfg["data"] == f"socioseg:{data.resolve()}"
+
+
+def test_limit_then_full_equals_an_uninterrupted_run(data, reference, tmp_path):
+    run_eval(_cfg(data, tmp_path, limit=3), progress=False)
+    assert len(read_results(tmp_path / RESULTS)) == 3
+    run_eval(_cfg(data, tmp_path), progress=False)
+    write_report(tmp_path, plots=False)
+    assert _rows(tmp_path) == _rows(reference)
+    assert _report(tmp_path) == _report(reference)
+
+
+def test_truncated_last_line_is_dropped_and_rerun(data, reference, tmp_path):
+    run_eval(_cfg(data, tmp_path, limit=4), progress=False)
+    results = tmp_path / RESULTS
+    lines = results.read_bytes().splitlines(keepends=True)
+    results.write_bytes(b"".join(lines[:3]) + lines[3][:25])  # a kill in the middle of writing row 4
+    assert len(read_results(results)) == 3
+    run_eval(_cfg(data, tmp_path), progress=False)
+    assert results.read_bytes().endswith(b"\n")
+    write_report(tmp_path, plots=False)
+    assert _rows(tmp_path) == _rows(reference)
+    assert _report(tmp_path) == _report(reference)
+
+
+def test_a_killed_run_resumes_without_loss_or_duplicates(tmp_path):
+    n = 40
+    data = write_raw(tmp_path / "data", n=n)
+    out = tmp_path / "killed"
+    code = (
+        "import sys; from pathlib import Path; from evals.runner import EvalConfig, run_eval; "
+        "run_eval(EvalConfig(data=sys.argv[1], policy='random-box', out=Path(sys.argv[2])), progress=False)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(data), str(out)], cwd=REPO)
+    results = out / RESULTS
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if results.is_file() and results.read_bytes().count(b"\n") >= 2:
+            proc.kill()
+            break
+        time.sleep(0.005)
+    proc.wait()
+    kept = len(read_results(results))
+    assert proc.returncode != 0, "the run finished before it could be killed"
+    assert 2 <= kept < n
+    run_eval(EvalConfig(data=str(data), policy="random-box", out=out), progress=False)
+    write_report(out, plots=False)
+    full = tmp_path / "full"
+    run_eval(EvalConfig(data=str(data), policy="random-box", out=full), progress=False)
+    write_report(full, plots=False)
+    assert len(_rows(out)) == n
+    assert _rows(out) == _rows(full)
+    assert _report(out) == _report(full)
+
+
+@pytest.mark.slow
+def test_workers_give_the_same_rows(data, reference, tmp_path):
+    run_eval(_cfg(data, tmp_path, limit=2), progress=False)
+    run_eval(_cfg(data, tmp_path, workers=2), progress=False)  # resume, now in two worker processes
+    write_report(tmp_path, plots=False)
+    assert _rows(tmp_path) == _rows(reference)
+    assert _report(tmp_path) == _report(reference)
+
+
+def test_a_different_config_is_refused_unless_forced(data, reference, tmp_path):
+    run_eval(_cfg(data, tmp_path, limit=2), progress=False)
+    with pytest.raises(InputError, match=r"policy: 'random-box' -> 'oracle-box'.*new --out, or --force"):
+        run_eval(_cfg(data, tmp_path, policy="oracle-box"), progress=False)
+    with pytest.raises(InputError, match="max_rounds"):
+        run_eval(_cfg(data, tmp_path, max_rounds=0), progress=False)
+    run_eval(_cfg(data, tmp_path, policy="oracle-box", force=True), progress=False)
+    rows = _rows(tmp_path)
+    assert len(rows) == 6
+    assert json.loads((tmp_path / "config.json").read_text())["policy"] == "oracle-box"
+
+
+def test_oracle_is_the_ceiling_and_random_the_floor(data, reference, tmp_path):
+    run_eval(_cfg(data, tmp_path, policy="oracle-box"), progress=False)
+    oracle = write_report(tmp_path, plots=False)
+    random = json.loads((reference / "report.json").read_text())
+    assert oracle["overall"]["giou"] > 0.9
+    assert oracle["overall"]["f1"] == 1.0
+    assert oracle["overall"]["giou"] > random["overall"]["giou"]
+
+
+def test_corrupt_sample_becomes_an_error_row(tmp_path):
+    data = write_raw(tmp_path / "data", n=4)
+    bad = data / "test" / "s002" / "sat.png"
+    bad.write_bytes(b"broken")
+    out = tmp_path / "out"
+    run_eval(EvalConfig(data=str(data), policy="oracle-box", out=out), progress=False)
+    rows = _rows(out)
+    assert len(rows) == 4
+    assert rows["s002"]["scored"] is False and str(bad) in rows["s002"]["error"]
+    report = write_report(out, plots=False)
+    assert report["n_errors"] == 1 and report["overall"]["n"] == 3
+    assert "s002" in (out / "report.md").read_text()
+
+
+def test_backend_failure_stops_the_run_and_keeps_no_partial_rows(data, tmp_path):
+    options = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "max_retries": 0, "timeout": 5, "api_key": "sk-x"}
+    cfg = _cfg(data, tmp_path, policy="openai", policy_options=options)
+    with pytest.raises(BackendError, match="could not be reached"):
+        run_eval(cfg, progress=False)
+    assert read_results(tmp_path / RESULTS) == []
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert "api_key" not in saved["policy_options"] and saved["policy_options"]["model"] == "m"
+
+
+def test_checkpoint_needs_sam2(data, tmp_path):
+    with pytest.raises(InputError, match="--checkpoint is for --segmenter sam2"):
+        run_eval(_cfg(data, tmp_path, checkpoint="x.pt"), progress=False)
+
+
+# ----------------------------------------------------------------------------------------------- baselines
+
+
+def _scene(truth=None, scene_id="t"):
+    img = np.zeros((64, 64, 3), np.uint8)
+    return Scene(scene_id, img, img.copy(), truth=truth)
+
+
+def _request(scene, stage="localize", previous=()):
+    images = [scene.map, scene.sat]
+    return PolicyRequest(stage=stage, query="schools", scene=scene, images=images, previous=list(previous))
+
+
+def test_oracle_answers_truth_boxes_in_the_reference_format():
+    truth = np.zeros((64, 64), bool)
+    truth[5:15, 10:30] = True
+    truth[40:60, 40:50] = True
+    truth[0:2, 60:63] = True  # 6 px: not an instance
+    oracle = make_policy("oracle-box")
+    parsed = parse_answer(oracle.localize(_request(_scene(truth))).text)
+    assert parsed.ok
+    assert [it.box for it in parsed.items] == [(10, 5, 30, 15), (40, 40, 50, 60)]
+    refined = parse_answer(oracle.refine(_request(_scene(truth), "refine")).text, stage="refine")
+    for it in refined.items:
+        (x, y) = it.points[0]
+        assert truth[int(y), int(x)]
+
+
+def test_oracle_without_truth_is_an_input_error():
+    with pytest.raises(InputError, match="oracle-box needs ground truth; it only runs under socio eval"):
+        make_policy("oracle-box").localize(_request(_scene()))
+
+
+def test_random_boxes_are_deterministic_per_scene_and_seed():
+    a = make_policy("random-box", seed=0).localize(_request(_scene(scene_id="a"))).text
+    assert a == make_policy("random-box", seed=0).localize(_request(_scene(scene_id="a"))).text
+    others = {
+        make_policy("random-box", seed=s).localize(_request(_scene(scene_id=i))).text for s in (0, 1) for i in "bc"
+    }
+    assert a not in others
+    parsed = parse_answer(a)
+    assert 1 <= len(parsed.items) <= 2
+    for x1, y1, x2, y2 in (it.box for it in parsed.items):
+        assert 0 <= x1 < x2 <= 64 and 0 <= y1 < y2 <= 64
+        assert 0.1 * 64 - 1 <= x2 - x1 <= 0.35 * 64 + 1
+
+
+def test_random_refine_keeps_the_boxes_and_adds_a_point_inside():
+    from tools.schemas import Box, InstancePrompt
+
+    prev = [InstancePrompt(box=Box(x1=4, y1=4, x2=20, y2=30))]
+    parsed = parse_answer(make_policy("random-box").refine(_request(_scene(), "refine", prev)).text, stage="refine")
+    assert [it.box for it in parsed.items] == [(4, 4, 20, 30)]
+    (x, y) = parsed.items[0].points[0]
+    assert 4 <= x <= 20 and 4 <= y <= 30
