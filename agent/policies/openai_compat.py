@@ -49,6 +49,8 @@ class OpenAIPolicy:
         model: the served model name (``--policy openai:MODEL``).
         base_url: the server's API root, e.g. ``http://localhost:8000/v1``.
         api_key: the API key.
+        api_key_env: the name of an environment variable to read the key from instead of ``OPENAI_API_KEY``
+            (so that configs name the variable, never the secret).
         frame: ``abs`` (absolute pixels of the image sent; Qwen2.5-VL), ``rel1000`` (Qwen3-VL) or ``pixel``
             (scene pixels; images are then sent unresized).
         max_pixels: largest image area sent (768*768 gives the reference's 756x756 for a 768x768 scene).
@@ -73,6 +75,7 @@ class OpenAIPolicy:
         model: str | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
+        api_key_env: str | None = None,
         frame: str = "abs",
         max_pixels: int = DEFAULT_MAX_PIXELS,
         min_pixels: int = DEFAULT_MIN_PIXELS,
@@ -99,6 +102,10 @@ class OpenAIPolicy:
                 "the openai policy needs a model name: --policy openai:MODEL or set SOCIO_OPENAI_MODEL "
                 "(GET BASE_URL/models lists what the server serves)"
             )
+        if api_key is None and api_key_env is not None:
+            api_key = os.environ.get(api_key_env)
+            if not api_key:
+                raise InputError(f"api_key_env names {api_key_env}, but that environment variable is not set")
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.frame_kind = check_frame_kind(frame)
         if max_pixels <= 0 or min_pixels <= 0 or min_pixels > max_pixels or factor <= 0:

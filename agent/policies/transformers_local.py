@@ -90,6 +90,8 @@ class TransformersPolicy:
         torch = lazy_import("torch", "hf")
         transformers = lazy_import("transformers", "hf")
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
+            raise InputError(f"device {self.device!r} was asked for but CUDA is not available; use 'auto' or 'cpu'")
         self.dtype = _torch_dtype(torch, dtype, self.device)
         try:
             self.processor = transformers.AutoProcessor.from_pretrained(self.path, local_files_only=True)
@@ -142,17 +144,18 @@ class TransformersPolicy:
             request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, prompt_dir=self.prompt_dir
         )
         t0 = time.perf_counter()
-        text = self.processor.apply_chat_template(hf_messages(prepared), add_generation_prompt=True, tokenize=False)
         images = [Image.fromarray(im) for im in prepared.images]
-        inputs = self.processor(text=[text], images=images, return_tensors="pt").to(self.device)
         config = self._generation_config()
-        n_prompt = int(inputs["input_ids"].shape[1])
+        # one call at a time: generate is not re-entrant and fast tokenizers can fail when shared by threads
         with self._lock, torch.inference_mode():
+            text = self.processor.apply_chat_template(hf_messages(prepared), add_generation_prompt=True, tokenize=False)
+            inputs = self.processor(text=[text], images=images, return_tensors="pt").to(self.device)
+            n_prompt = int(inputs["input_ids"].shape[1])
             if self.do_sample and self.seed is not None:
                 torch.manual_seed(self.seed)
             out = self.model.generate(**inputs, generation_config=config, **self.generation_kwargs)
-        new = out[0, n_prompt:]
-        answer = self.processor.tokenizer.decode(new, skip_special_tokens=True)
+            new = out[0, n_prompt:].cpu()
+            answer = self.processor.tokenizer.decode(new, skip_special_tokens=True)
         grid = inputs["image_grid_thw"].tolist()
         frame = prepared.frame
         seen_hw = (int(grid[0][1]) * self.patch_size, int(grid[0][2]) * self.patch_size)

@@ -140,6 +140,14 @@ class TestErrors:
         with pytest.raises(InputError, match="bf16"):
             make_policy(f"hf:{tiny_qwen25vl_path}", dtype="int3")
 
+    def test_cuda_without_cuda(self, tiny_qwen25vl_path):
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+        with pytest.raises(InputError, match="CUDA is not available"):
+            make_policy(f"hf:{tiny_qwen25vl_path}", device="cuda")
+
     def test_missing_transformers(self, tiny_qwen25vl_path, monkeypatch):
         monkeypatch.setitem(sys.modules, "transformers", None)
         with pytest.raises(DependencyNotFoundError, match=r"socioagent\[hf\]"):

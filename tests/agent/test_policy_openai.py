@@ -218,6 +218,15 @@ class TestConfig:
         assert rec.body["model"] == "env-model"
         assert rec.headers["authorization"] == "Bearer k-env"
 
+    def test_api_key_env(self, openai_server, monkeypatch):
+        server = openai_server([ANSWER], api_key="from-env")
+        monkeypatch.setenv("MY_VLM_KEY", "from-env")
+        _policy(server, api_key_env="MY_VLM_KEY").localize(_localize(_scene(64, 64)))
+        assert server.chat_requests[0].headers["authorization"] == "Bearer from-env"
+        monkeypatch.delenv("MY_VLM_KEY")
+        with pytest.raises(InputError, match="MY_VLM_KEY"):
+            _policy(server, api_key_env="MY_VLM_KEY")
+
     def test_missing_base_url(self, monkeypatch):
         for var in ("SOCIO_OPENAI_BASE_URL", "OPENAI_BASE_URL"):
             monkeypatch.delenv(var, raising=False)
