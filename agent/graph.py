@@ -13,7 +13,6 @@ from typing import Literal
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.runtime import Runtime
 
 from agent import nodes
 from agent.context import RunContext
@@ -22,9 +21,9 @@ from agent.state import AgentState, InputState
 NODES = ("localize", "segment", "render", "refine", "finish")
 
 
-def route_after_segment(state: AgentState, runtime: Runtime[RunContext]) -> Literal["render", "finish"]:
+def route_after_segment(state: AgentState) -> Literal["render", "finish"]:
     """Refine again while rounds remain; otherwise finish."""
-    return "render" if state.get("round", 0) < runtime.context.max_rounds else "finish"
+    return "render" if state.get("round", 0) < state.get("max_rounds", 0) else "finish"
 
 
 def build_graph(

@@ -57,9 +57,10 @@ def read_reply(reply: PolicyReply, stage: Stage, round_: int, hw: tuple[int, int
                 points=[point_to_pixels(p, reply.frame, hw, lab) for p, lab in zip(item.points, labels, strict=False)],
             ))  # fmt: skip
         prompts, warnings = clip_prompts(raw, hw)
+    model_hw = list(reply.frame.model_hw) if reply.frame.model_hw else None
     return StageRecord(
         stage=stage, round=round_, prompt=reply.prompt, raw=reply.text,
-        frame={"kind": reply.frame.kind, "model_hw": reply.frame.model_hw}, ok=parsed.ok, failure=parsed.failure,
+        frame={"kind": reply.frame.kind, "model_hw": model_hw}, ok=parsed.ok, failure=parsed.failure,
         repairs=parsed.repairs + warnings, prompts=[p.model_dump() for p in prompts], latency_s=reply.latency_s,
         meta=reply.meta,
     )  # fmt: skip
@@ -74,7 +75,8 @@ def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     record = read_reply(ctx.policy.localize(request), "localize", 0, scene.hw)
     step = _step("localize", t0, 0, ok=record.ok, failure=record.failure, instances=len(record.prompts),
                  policy_s=record.latency_s)  # fmt: skip
-    return {"round": 0, "prompts": record.prompts, "stages": [record.model_dump()], "trace": [step]}
+    return {"round": 0, "max_rounds": ctx.max_rounds, "prompts": record.prompts, "stages": [record.model_dump()],
+            "trace": [step]}  # fmt: skip
 
 
 def segment(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:

@@ -24,6 +24,8 @@ class AgentState(InputState, total=False):
 
     round: int
     """0 after localize, incremented by each refine (written by localize and refine)."""
+    max_rounds: int
+    """Refine rounds allowed, copied from the run context so routing depends on state alone (written by localize)."""
     prompts: list[dict[str, Any]]
     """Current instance prompts, `InstancePrompt` dicts in scene pixels (written by localize and refine)."""
     segmented_prompts: list[dict[str, Any]]

@@ -43,11 +43,14 @@ def sam_segment(args: SegmentInput, ctx: ToolContext) -> SegmentOutput:
     if ctx.segmenter is None:
         raise ToolError("no segmenter is configured; choose one with --segmenter classical|sam2:<model>")
     scene = ctx.store.get(args.scene_id)
+    merged = np.zeros(scene.hw, bool)
+    if not args.prompts:  # nothing to segment: do not pay for an encode
+        return SegmentOutput(masks=[], sources=[], merged_mask_id=ctx.store.put_mask(scene.scene_id, merged),
+                             encoded=False)  # fmt: skip
     before = ctx.segmenter.encode_count
     ctx.segmenter.set_scene(scene.scene_id, scene.sat)
     result = ctx.segmenter.predict(args.prompts)
     masks: list[MaskRef] = []
-    merged = np.zeros(scene.hw, bool)
     for m, s in zip(result.masks, result.scores, strict=True):
         m = m.astype(bool, copy=False)
         merged |= m
