@@ -14,8 +14,9 @@ sample has no sidecar level, `infer_level` reads the query with the project's ta
 5. No leftovers and one function phrase only ("education", "healthcare") -> **function**.
 6. No leftovers and one class phrase ("Primary schools", "Express Delivery", "Business Office
    Building") -> **class**.
-7. Leftovers that are all Title-Case words (or numbers) in the original text, and at least two words in
-   the query ("Jinan Zoo", "Tsinghua University", "Sheyang Aaron Clothing Factory") -> **name**.
+7. Leftovers that are Title-Case words (or numbers) in the original text, perhaps linked by "of", "the",
+   ..., and at least two words in the query ("Jinan Zoo", "Tsinghua University", "University of Leming",
+   "St. Luke's Primary School") -> **name**.
 8. Lower-case leftovers beside exactly one class phrase that make up at most half of the words
    ("large parks") -> **class**.
 9. Anything else (a single capitalised word, free text, mixed categories) -> **unknown**: better a
@@ -45,7 +46,10 @@ GENERIC = frozenset(
 """Connectives and generic nouns that neither make nor break a level."""
 
 _FUNCTION_PATTERN = re.compile(r"^(?:places?|areas?|land|sites?|zones?|regions?|facilities) (?:for|of|used for) (.+)$")
-_TOKEN = re.compile(r"[A-Za-z0-9]+")
+NAME_LINKS = frozenset(("of", "the", "and", "de", "la", "du", "for", "on", "at", "in"))
+"""Lower-case words a proper name may hold between its capitalised words ("University of Leming")."""
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
 
 def _singular(word: str) -> str:
@@ -132,7 +136,8 @@ def infer_level(query: str) -> tuple[Level, str]:
             return ("function", "a function word") if kind == "function" else ("class", "a class word")
         return "unknown", "no content words"
 
-    titled = all(tokens[i][0].isupper() or tokens[i].isdigit() for i in leftover)
+    capitals = [i for i in leftover if tokens[i][0].isupper() or tokens[i].isdigit()]
+    titled = bool(capitals) and all(i in capitals or words[i] in NAME_LINKS for i in leftover)
     if titled and len(words) >= 2:
         if found:
             return "name", "proper name before a class word"

@@ -239,6 +239,8 @@ def test_not_a_parquet_file(tmp_path):
         ("Tsinghua University", "name"),
         ("Sheyang Aaron Clothing Factory", "name"),
         ("No. 3 Middle School", "name"),
+        ("University of Leming", "name"),
+        ("St. Luke's Primary School", "name"),
         ("Express Delivery", "class"),
         ("Business Office Building", "class"),
         ("Primary schools", "class"),

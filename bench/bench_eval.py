@@ -1,0 +1,121 @@
+"""Benchmark `socio eval` on SynthCity: wall time of the offline default and the baseline table.
+
+Generates N SynthCity test scenes (768x768 by default) into an ignored folder once, then runs the real
+command line for each policy (classical segmenter, one refine round):
+
+    python -m agent.cli eval --data synth:runs/bench_eval/synth --policy POLICY \
+        --out runs/bench_eval/POLICY --force --quiet
+
+and prints the wall time per policy and gIoU / cIoU / F1 per level with 95% bootstrap intervals.
+Results are also written to runs/bench_eval/bench.json and bench.md.
+
+Usage:
+    .venv/bin/python bench/bench_eval.py [--n 200] [--size 768] [--policies oracle-box,map,random-box]
+                                         [--workers 1] [--root runs/bench_eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def generate(root: Path, n: int, size: int, seed: int) -> tuple[Path, float | None]:
+    """Generate the scenes once (reused when the folder already holds n of them)."""
+    data = root / "synth"
+    split_dir = data / "test"
+    if split_dir.is_dir() and sum(1 for d in split_dir.iterdir() if d.is_dir()) == n:
+        return data, None
+    from evals.synthcity import generate as synth_generate
+
+    t0 = time.perf_counter()
+    synth_generate(data, "test", n, seed, size=size)
+    return data, time.perf_counter() - t0
+
+
+def run_policy(data: Path, root: Path, policy: str, workers: int, refine: int) -> tuple[list[str], float, dict]:
+    """Run one `socio eval` as a subprocess; return the command, its wall time and the report."""
+    out = root / policy
+    cmd = [sys.executable, "-m", "agent.cli", "eval", "--data", f"synth:{data}", "--policy", policy,
+           "--out", str(out), "--workers", str(workers), "--refine", str(refine), "--force", "--quiet"]  # fmt: skip
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return cmd, wall, json.loads((out / "report.json").read_text())
+
+
+def fmt(s: dict, key: str) -> str:
+    """Format one metric with its interval, in percent."""
+    if s.get(key) is None:
+        return "-"
+    ci = (s.get("ci95") or {}).get(key)
+    return f"{100 * s[key]:.1f} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else f"{100 * s[key]:.1f}"
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--size", type=int, default=768)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--policies", default="oracle-box,map,random-box")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--refine", type=int, default=1)
+    ap.add_argument("--root", type=Path, default=REPO / "runs" / "bench_eval")
+    args = ap.parse_args()
+
+    args.root.mkdir(parents=True, exist_ok=True)
+    data, gen_s = generate(args.root, args.n, args.size, args.seed)
+    print(f"data: {data} ({args.n} test scenes, {args.size}px)" + (f", generated in {gen_s:.1f} s" if gen_s else ""))
+    results = {}
+    for policy in args.policies.split(","):
+        cmd, wall, report = run_policy(data, args.root, policy, args.workers, args.refine)
+        results[policy] = {"command": shlex.join(cmd), "wall_s": wall, "report": report}
+        print(f"{policy}: {wall:.1f} s wall ({wall / args.n:.3f} s/scene)  $ {shlex.join(cmd)}")
+
+    lines = [
+        f"SynthCity test, n={args.n}, {args.size}px, classical segmenter, refine={args.refine}, "
+        f"workers={args.workers}; percent with 95% bootstrap intervals",
+        "",
+        "| policy | set | n | gIoU | cIoU | F1 |",
+        "|---|---|---:|---|---|---|",
+    ]
+    for policy, r in results.items():
+        rep = r["report"]
+        for name, s in {"all": rep["overall"], **rep["per_level"]}.items():
+            lines.append(f"| {policy} | {name} | {s['n']} | {fmt(s, 'giou')} | {fmt(s, 'ciou')} | {fmt(s, 'f1')} |")
+    lines += [
+        "",
+        "| policy | wall s | s/scene | p50 s | p95 s | format failures | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for policy, r in results.items():
+        rep, t = r["report"], r["report"]["timing"]
+        ffr = rep["format_failure_rate"]
+        lines.append(
+            f"| {policy} | {r['wall_s']:.1f} | {r['wall_s'] / args.n:.3f} | {t['latency_p50_s']:.3f} | "
+            f"{t['latency_p95_s']:.3f} | {'-' if ffr is None else f'{100 * ffr:.1f}%'} | {rep['n_errors']} |"
+        )
+    text = "\n".join(lines)
+    print(text)
+    (args.root / "bench.md").write_text(text + "\n")
+    keep = ("overall", "per_level", "timing")
+    summary = {
+        p: {"command": r["command"], "wall_s": r["wall_s"], **{k: r["report"][k] for k in keep}}
+        for p, r in results.items()
+    }
+    (args.root / "bench.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
