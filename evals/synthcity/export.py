@@ -1,0 +1,334 @@
+"""Write SynthCity samples as a SocioSeg-compatible raw folder and as HF-datasets-style parquet.
+
+Raw layout, one folder per sample (written into a temporary folder, then renamed into place, so an
+interrupted run never leaves a half-written sample and a rerun skips complete ones)::
+
+    <out>/<split>/<sample_id>/map.png sat.png mask.png question.json meta.json sat.tif georef.json layers.geojson
+
+Parquet: ``<out>/<split>.parquet`` with columns id, problem, map_image, sat_image, mask_label (each a struct of
+PNG bytes and a path, as HF ``datasets.Image`` stores them), level, socio_class, socio_function.
+
+Bytes are deterministic: PNGs by PIL at fixed compression levels, the GeoTIFF by rasterio (deflate), JSON
+with sorted keys, parquet by pyarrow.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from evals.synthcity.sample import SynthSample, check_args, generate_sample
+from evals.synthcity.splits import get_split
+from tools.errors import InputError
+
+FORMATS = ("raw", "parquet")
+RAW_FILES = ("map.png", "sat.png", "mask.png", "question.json", "meta.json", "sat.tif", "georef.json", "layers.geojson")
+PNG_LEVEL = {"sat": 1, "map": 6, "mask": 6}
+"""PIL compress_level per image: fast for the noisy satellite image, tight for the flat map and mask."""
+ROW_GROUP = 16
+
+
+def png_bytes(arr: np.ndarray, level: int) -> bytes:
+    """Encode an (H, W) or (H, W, 3) uint8 array as PNG bytes, deterministically."""
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG", compress_level=level)
+    return buf.getvalue()
+
+
+def geotiff_bytes(sat: np.ndarray, crs: str, transform: Sequence[float]) -> bytes:
+    """Encode an (H, W, 3) uint8 RGB image as a deflate GeoTIFF in ``crs`` with the affine ``transform``."""
+    from affine import Affine
+    from rasterio.io import MemoryFile
+
+    h, w = sat.shape[:2]
+    profile = {
+        "driver": "GTiff",
+        "height": h,
+        "width": w,
+        "count": 3,
+        "dtype": "uint8",
+        "crs": crs,
+        "transform": Affine(*transform[:6]),
+        "compress": "deflate",
+        "zlevel": 1,
+        "predictor": 2,
+        "photometric": "RGB",
+        "interleave": "pixel",
+    }
+    with MemoryFile() as mem:
+        with mem.open(**profile) as dst:
+            dst.write(np.moveaxis(sat, -1, 0))
+        return bytes(mem.read())
+
+
+def _json(obj: Any) -> bytes:
+    return (json.dumps(obj, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def encode_sample(s: SynthSample) -> dict[str, bytes]:
+    """Return the raw files of a sample as {file name: bytes}."""
+    meta = s.scene.meta
+    return {
+        "map.png": png_bytes(s.scene.map, PNG_LEVEL["map"]),
+        "sat.png": png_bytes(s.scene.sat, PNG_LEVEL["sat"]),
+        "mask.png": png_bytes(s.scene.truth.astype(np.uint8) * 255, PNG_LEVEL["mask"]),
+        "question.json": _json({"problem": s.query}),
+        "meta.json": _json(meta),
+        "sat.tif": geotiff_bytes(s.scene.sat, meta["crs"], meta["transform"]),
+        "georef.json": _json({"crs": meta["crs"], "transform": meta["transform"]}),
+        "layers.geojson": (json.dumps(s.layers_geojson, sort_keys=True) + "\n").encode(),
+    }
+
+
+def is_complete(sample_dir: Path) -> bool:
+    """Return True if a sample folder holds every raw file."""
+    return sample_dir.is_dir() and all((sample_dir / f).is_file() for f in RAW_FILES)
+
+
+def write_raw(files: dict[str, bytes], sample_dir: Path) -> None:
+    """Write a sample's files into a temporary folder beside ``sample_dir``, then rename it into place."""
+    tmp = sample_dir.parent / f".tmp-{sample_dir.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for name, data in files.items():
+        (tmp / name).write_bytes(data)
+    if sample_dir.exists():  # an incomplete folder from an older layout; a complete one is never rewritten
+        shutil.rmtree(sample_dir)
+    os.replace(tmp, sample_dir)
+
+
+@dataclass
+class GenerationReport:
+    """What a generation run did: counts, levels, multi-instance samples and where the files are."""
+
+    root: Path
+    split: str
+    n: int
+    generated: int = 0
+    skipped: int = 0
+    levels: Counter = field(default_factory=Counter)
+    multi: int = 0
+    raw_dir: Path | None = None
+    parquet: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def multi_fraction(self) -> float:
+        """Fraction of samples with more than one target instance."""
+        return self.multi / max(self.n, 1)
+
+
+def parse_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
+    """Return the output formats as a tuple, or raise `InputError` naming the valid ones."""
+    items = [f.strip() for f in (formats.split(",") if isinstance(formats, str) else formats) if f.strip()]
+    bad = [f for f in items if f not in FORMATS]
+    if bad or not items:
+        raise InputError(f"unknown output format(s) {bad or items!r}; choose from: {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(items))
+
+
+def _hf_metadata() -> bytes:
+    image = {"_type": "Image"}
+    value = {"dtype": "string", "_type": "Value"}
+    features = {
+        "id": value,
+        "problem": value,
+        "map_image": image,
+        "sat_image": image,
+        "mask_label": image,
+        "level": value,
+        "socio_class": value,
+        "socio_function": value,
+        "n_targets": {"dtype": "int32", "_type": "Value"},
+    }
+    return json.dumps({"info": {"features": features}}).encode()
+
+
+def _parquet_schema(settings: dict[str, Any]) -> Any:
+    import pyarrow as pa
+
+    img = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    fields = [
+        ("id", pa.string()),
+        ("problem", pa.string()),
+        ("map_image", img),
+        ("sat_image", img),
+        ("mask_label", img),
+        ("level", pa.string()),
+        ("socio_class", pa.string()),
+        ("socio_function", pa.string()),
+        ("n_targets", pa.int32()),
+    ]
+    meta = {b"huggingface": _hf_metadata(), b"synthcity": json.dumps(settings, sort_keys=True).encode()}
+    return pa.schema(fields, metadata=meta)
+
+
+def _row(meta: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
+    sid = meta["id"]
+    return {
+        "id": sid,
+        "problem": meta["query"],
+        "map_image": {"bytes": files["map.png"], "path": f"{sid}/map.png"},
+        "sat_image": {"bytes": files["sat.png"], "path": f"{sid}/sat.png"},
+        "mask_label": {"bytes": files["mask.png"], "path": f"{sid}/mask.png"},
+        "level": meta["level"],
+        "socio_class": meta["class"],
+        "socio_function": meta["function"],
+        "n_targets": len(meta["instance_ids"]),
+    }
+
+
+def _parquet_matches(path: Path, settings: dict[str, Any]) -> bool:
+    import pyarrow.parquet as pq
+
+    try:
+        md = pq.read_schema(path).metadata or {}
+    except Exception:  # an unreadable or truncated file is simply rewritten
+        return False
+    return md.get(b"synthcity") == json.dumps(settings, sort_keys=True).encode()
+
+
+def run_generation(
+    out: str | Path,
+    split: str,
+    n: int,
+    seed: int = 0,
+    size: int = 768,
+    gsd: float = 0.6,
+    formats: Sequence[str] | str = FORMATS,
+    on_sample: Callable[[int], None] | None = None,
+) -> GenerationReport:
+    """Generate ``n`` samples of a split into ``out`` and report what was done.
+
+    Args:
+        out: output root folder.
+        split: the split name.
+        n: number of samples (indices 0..n-1).
+        seed: the dataset seed.
+        size: tile size in pixels.
+        gsd: metres per pixel.
+        formats: ``raw`` and/or ``parquet`` (a sequence or a comma-separated string).
+        on_sample: called with the count done after each sample (for progress bars).
+    """
+    get_split(split)
+    fmts = parse_formats(formats)
+    if not isinstance(n, int) or n < 1:
+        raise InputError(f"n must be a positive number of samples, got {n!r}")
+    check_args(seed, 0, size, gsd)
+    root = Path(out)
+    t0 = time.perf_counter()
+    report = GenerationReport(root=root, split=split, n=n)
+    split_dir = root / split
+    settings = {"split": split, "seed": seed, "n": n, "size": size, "gsd": gsd}
+    pq_path = root / f"{split}.parquet"
+    if "raw" not in fmts and _parquet_matches(pq_path, settings):
+        return _report_from_parquet(report, pq_path, t0)
+    want_pq = "parquet" in fmts
+    if "raw" in fmts:
+        split_dir.mkdir(parents=True, exist_ok=True)
+        report.raw_dir = split_dir
+    writer = _ParquetSink(pq_path, _parquet_schema(settings)) if want_pq else None
+    try:
+        for i, (meta, files) in enumerate(_samples(split, n, seed, size, gsd, fmts, split_dir, report, writer)):
+            report.levels[meta["level"]] += 1
+            report.multi += len(meta["instance_ids"]) > 1
+            if writer is not None:
+                writer.add(_row(meta, files))
+            if on_sample is not None:
+                on_sample(i + 1)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    if writer is not None:
+        writer.close()
+    if "parquet" in fmts:
+        report.parquet = pq_path
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _report_from_parquet(report: GenerationReport, path: Path, t0: float) -> GenerationReport:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["level", "n_targets"])
+    report.skipped = table.num_rows
+    report.levels.update(table.column("level").to_pylist())
+    report.multi = sum(1 for k in table.column("n_targets").to_pylist() if k > 1)
+    report.parquet = path
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _samples(
+    split: str,
+    n: int,
+    seed: int,
+    size: int,
+    gsd: float,
+    fmts: tuple[str, ...],
+    split_dir: Path,
+    report: GenerationReport,
+    writer: _ParquetSink | None,
+) -> Iterator[tuple[dict, dict[str, bytes]]]:
+    for i in range(n):
+        sample_dir = split_dir / f"{split}-{seed}-{i:05d}"
+        if "raw" in fmts and is_complete(sample_dir):
+            report.skipped += 1
+            meta = json.loads((sample_dir / "meta.json").read_text())
+            names = ("map.png", "sat.png", "mask.png") if writer is not None else ()
+            yield meta, {f: (sample_dir / f).read_bytes() for f in names}
+            continue
+        s = generate_sample(seed, i, split, size, gsd)
+        files = encode_sample(s)
+        if "raw" in fmts:
+            write_raw(files, sample_dir)
+        report.generated += 1
+        yield s.scene.meta, files
+
+
+class _ParquetSink:
+    """Stream rows into a parquet file in row groups, via a temporary file renamed on close."""
+
+    def __init__(self, path: Path, schema: Any) -> None:
+        import pyarrow.parquet as pq
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+        self.schema = schema
+        self.rows: list[dict[str, Any]] = []
+        self.writer = pq.ParquetWriter(self.tmp, schema, compression="snappy")
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self.rows:
+            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
+            self.rows = []
+
+    def close(self) -> None:
+        self._flush()
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)

@@ -1,0 +1,281 @@
+"""Render a digital map image from vector layers (in image pixels), in one of the SynthCity map styles.
+
+The map shows exactly what the layers say: land-use fills and water, roads by hierarchy with casings,
+railways, POI markers with a small pictogram per socio-function, POI name labels (placed beside the marker,
+never over another label) and road names along the roads. Place outlines are never drawn: only the
+land-use fills that the layers carry, which do not follow the true site boundaries.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
+
+from evals.synthcity.mapstyle import CLUTTER_COLOURS, STYLES, MapStyle, font_path
+from evals.synthcity.render import SHIFT, cv_pts
+from tools.scene import LayerFeature
+
+_ROAD_ORDER = ("local", "collector", "arterial")
+
+
+@lru_cache(maxsize=16)
+def _font(px: int, bold: bool) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(font_path(bold)), px)
+
+
+def _polys(geom: object) -> list[np.ndarray]:
+    if isinstance(geom, Polygon):
+        return [np.asarray(geom.exterior.coords)]
+    if isinstance(geom, MultiPolygon):
+        return [np.asarray(g.exterior.coords) for g in geom.geoms]
+    return []
+
+
+def _lines(geom: object) -> list[np.ndarray]:
+    if isinstance(geom, LineString):
+        return [np.asarray(geom.coords)]
+    if isinstance(geom, MultiLineString):
+        return [np.asarray(g.coords) for g in geom.geoms]
+    return []
+
+
+def render_map(
+    layers: list[LayerFeature], style: str, size: int, gsd: float, label_first: frozenset[str] = frozenset()
+) -> np.ndarray:
+    """Render layers (geometries in image pixels) as an (H, W, 3) uint8 map in the named style.
+
+    Labels are placed greedily, place POIs before shop POIs; ids in ``label_first`` go first of all.
+    """
+    st = STYLES[style]
+    img = np.empty((size, size, 3), np.uint8)
+    img[:] = st.background
+    _areas(img, layers, st)
+    _roads(img, layers, st, gsd)
+    pil = Image.fromarray(img)
+    draw = ImageDraw.Draw(pil)
+    taken: list[tuple[float, float, float, float]] = []
+    pois = [f for f in layers if f.kind == "poi"]
+    pois.sort(key=lambda f: (f.id not in label_first, f.cls is None))
+    for f in pois:
+        taken.append(_marker(draw, st, f.geometry.x, f.geometry.y, f))
+    for f in pois:
+        _label(draw, st, f, taken, size)
+    _road_names(pil, layers, st, taken)
+    return np.asarray(pil)
+
+
+def _areas(img: np.ndarray, layers: list[LayerFeature], st: MapStyle) -> None:
+    for f in layers:
+        if f.kind != "landuse":
+            continue
+        if f.function in st.landuse:
+            colour = st.landuse[f.function]
+        elif f.props.get("landuse") == "water":
+            colour = st.water
+        else:
+            colour = st.grass
+        if f.cls == "park":
+            colour = st.grass
+        pts = [cv_pts(p) for p in _polys(f.geometry)]
+        if pts:
+            cv2.fillPoly(img, pts, colour, cv2.LINE_AA, SHIFT)
+
+
+def _roads(img: np.ndarray, layers: list[LayerFeature], st: MapStyle, gsd: float) -> None:
+    roads = [f for f in layers if f.kind == "road"]
+    widths = {}
+    for f in roads:
+        w_m = float(f.props.get("width_m", 8.0))
+        widths[f.id] = int(np.clip(round(w_m / gsd * st.road_scale), 4, 34))
+    for f in roads:  # all casings first, so crossings join cleanly
+        _, casing = st.roads.get(f.props.get("road_class", "local"), st.roads["local"])
+        for ln in _lines(f.geometry):
+            cv2.polylines(img, [cv_pts(ln)], False, casing, widths[f.id] + 2 * st.casing_px, cv2.LINE_AA, SHIFT)
+    for cls in _ROAD_ORDER:
+        for f in roads:
+            if f.props.get("road_class", "local") != cls:
+                continue
+            fill, _ = st.roads[cls]
+            for ln in _lines(f.geometry):
+                cv2.polylines(img, [cv_pts(ln)], False, fill, widths[f.id], cv2.LINE_AA, SHIFT)
+    for f in layers:
+        if f.kind == "other" and f.props.get("railway") == "rail":
+            base, dash = st.rail
+            for ln in _lines(f.geometry):
+                cv2.polylines(img, [cv_pts(ln)], False, base, 5, cv2.LINE_AA, SHIFT)
+                if dash != base:
+                    _dashes(img, ln, dash, 3, 12.0)
+
+
+def _dashes(img: np.ndarray, ln: np.ndarray, colour: tuple[int, int, int], width: int, period: float) -> None:
+    segs = []
+    for a, b in itertools.pairwise(ln):
+        length = float(np.hypot(*(b - a)))
+        t = np.arange(0, length, period) / max(length, 1e-9)
+        t2 = np.minimum(t + period / 2 / max(length, 1e-9), 1.0)
+        for s, e in zip(t, t2, strict=True):
+            segs.append(cv_pts(np.array([a + (b - a) * s, a + (b - a) * e])))
+    if segs:
+        cv2.polylines(img, segs, False, colour, width, cv2.LINE_AA, SHIFT)
+
+
+def _colour_of(st: MapStyle, f: LayerFeature) -> tuple[int, int, int]:
+    if f.function in st.function_colours:
+        return st.function_colours[f.function]
+    return CLUTTER_COLOURS.get(str(f.props.get("category", "shop")), (150, 150, 150))
+
+
+def _marker(draw: ImageDraw.ImageDraw, st: MapStyle, x: float, y: float, f: LayerFeature) -> tuple:
+    """Draw a POI marker at (x, y) and return its box."""
+    colour = _colour_of(st, f)
+    small = f.cls is None
+    r = (st.icon_px * (0.7 if small else 1.0)) / 2
+    cx, cy = x, y
+    if st.marker == "pin":
+        cy = y - r * 1.6
+        draw.polygon([(x - r * 0.6, cy + r * 0.5), (x + r * 0.6, cy + r * 0.5), (x, y)], fill=colour)
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour, outline=(255, 255, 255))
+    elif st.marker == "square":
+        draw.rounded_rectangle([cx - r, cy - r, cx + r, cy + r], radius=r * 0.35, fill=colour, outline=(255, 255, 255))
+    else:
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour, outline=(255, 255, 255))
+    if small:
+        draw.ellipse([cx - r * 0.3, cy - r * 0.3, cx + r * 0.3, cy + r * 0.3], fill=(255, 255, 255))
+    else:
+        _glyph(draw, f.function or "", cx, cy, r * 0.6)
+    return (cx - r, cy - r, cx + r, max(cy + r, y))
+
+
+def _glyph(draw: ImageDraw.ImageDraw, function: str, cx: float, cy: float, s: float) -> None:
+    """Draw a tiny white pictogram for a socio-function, about 2s wide, centred at (cx, cy)."""
+    w = (255, 255, 255)
+    if function == "education":  # a mortarboard
+        draw.polygon([(cx - s, cy - s * 0.2), (cx, cy - s * 0.7), (cx + s, cy - s * 0.2), (cx, cy + s * 0.3)], fill=w)
+        draw.rectangle([cx - s * 0.5, cy + s * 0.1, cx + s * 0.5, cy + s * 0.6], fill=w)
+    elif function == "healthcare":  # a cross
+        draw.rectangle([cx - s * 0.25, cy - s * 0.8, cx + s * 0.25, cy + s * 0.8], fill=w)
+        draw.rectangle([cx - s * 0.8, cy - s * 0.25, cx + s * 0.8, cy + s * 0.25], fill=w)
+    elif function == "recreation":  # a tree
+        draw.polygon([(cx, cy - s * 0.9), (cx + s * 0.75, cy + s * 0.4), (cx - s * 0.75, cy + s * 0.4)], fill=w)
+        draw.rectangle([cx - s * 0.15, cy + s * 0.4, cx + s * 0.15, cy + s * 0.9], fill=w)
+    elif function == "commerce":  # a shopping bag
+        draw.rectangle([cx - s * 0.7, cy - s * 0.3, cx + s * 0.7, cy + s * 0.8], fill=w)
+        draw.arc([cx - s * 0.4, cy - s * 0.8, cx + s * 0.4, cy + s * 0.1], 180, 360, fill=w, width=1)
+    elif function == "residential":  # a house
+        draw.polygon([(cx, cy - s * 0.9), (cx + s * 0.9, cy), (cx - s * 0.9, cy)], fill=w)
+        draw.rectangle([cx - s * 0.6, cy, cx + s * 0.6, cy + s * 0.8], fill=w)
+    elif function == "industry":  # a saw-tooth factory
+        draw.polygon(
+            [
+                (cx - s, cy + s * 0.8),
+                (cx - s, cy - s * 0.2),
+                (cx - s * 0.3, cy - s * 0.8),
+                (cx - s * 0.3, cy - s * 0.2),
+                (cx + s * 0.4, cy - s * 0.8),
+                (cx + s * 0.4, cy - s * 0.2),
+                (cx + s, cy - s * 0.2),
+                (cx + s, cy + s * 0.8),
+            ],
+            fill=w,
+        )
+    elif function == "transport":  # a front-on train
+        draw.rounded_rectangle([cx - s * 0.6, cy - s * 0.9, cx + s * 0.6, cy + s * 0.5], radius=s * 0.2, fill=w)
+        draw.line([(cx - s * 0.5, cy + s * 0.9), (cx - s * 0.2, cy + s * 0.5)], fill=w, width=1)
+        draw.line([(cx + s * 0.5, cy + s * 0.9), (cx + s * 0.2, cy + s * 0.5)], fill=w, width=1)
+    elif function == "utilities":  # a water drop
+        draw.ellipse([cx - s * 0.55, cy - s * 0.1, cx + s * 0.55, cy + s * 0.9], fill=w)
+        draw.polygon([(cx, cy - s * 0.9), (cx + s * 0.5, cy + s * 0.2), (cx - s * 0.5, cy + s * 0.2)], fill=w)
+    elif function == "civic":  # a headstone
+        draw.rounded_rectangle([cx - s * 0.55, cy - s * 0.8, cx + s * 0.55, cy + s * 0.8], radius=s * 0.5, fill=w)
+
+
+def _wrap(text: str, limit: int = 22) -> str:
+    if len(text) <= limit or " " not in text:
+        return text
+    words = text.split(" ")
+    best, split = len(text), 1
+    for i in range(1, len(words)):
+        a, b = " ".join(words[:i]), " ".join(words[i:])
+        if max(len(a), len(b)) < best:
+            best, split = max(len(a), len(b)), i
+    return " ".join(words[:split]) + "\n" + " ".join(words[split:])
+
+
+def _overlaps(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]
+
+
+def _label(draw: ImageDraw.ImageDraw, st: MapStyle, f: LayerFeature, taken: list, size: int) -> None:
+    if not f.name:
+        return
+    small = f.cls is None
+    font = _font(st.clutter_label_px if small else st.label_px, st.bold and not small)
+    text = _wrap(f.name)
+    x0, y0, x1, y1 = draw.multiline_textbbox((0, 0), text, font=font, stroke_width=2, align="left")
+    tw, th = x1 - x0, y1 - y0
+    x, y = f.geometry.x, f.geometry.y
+    r = st.icon_px / 2 + 2
+    if st.marker == "pin":
+        y -= r * 1.6
+    spots = [(x + r, y - th / 2), (x - r - tw, y - th / 2), (x - tw / 2, y + r), (x - tw / 2, y - r - th)]
+    if small:
+        colour = (120, 120, 124)
+    elif st.label_mode == "function" and f.function in st.function_colours:
+        colour = tuple(int(c * 0.8) for c in st.function_colours[f.function])
+    else:
+        colour = st.label_rgb
+    for sx, sy in spots:
+        sx = min(max(sx, 1.0), size - tw - 1.0)
+        sy = min(max(sy, 1.0), size - th - 1.0)
+        box = (sx, sy, sx + tw, sy + th)
+        if any(_overlaps(box, t) for t in taken):
+            continue
+        draw.multiline_text(
+            (sx - x0, sy - y0), text, font=font, fill=colour, stroke_width=2, stroke_fill=st.halo, spacing=1
+        )
+        taken.append(box)
+        return
+
+
+def _road_names(pil: Image.Image, layers: list[LayerFeature], st: MapStyle, taken: list) -> None:
+    size = pil.size[0]
+    font = _font(max(st.clutter_label_px, 10), False)
+    for f in layers:
+        if f.kind != "road" or not f.name or f.props.get("road_class") == "local":
+            continue
+        lines = _lines(f.geometry)
+        if not lines:
+            continue
+        ln = max(lines, key=lambda a: float(np.hypot(*(a[-1] - a[0]))))
+        a, b = ln[0], ln[-1]
+        if float(np.hypot(*(b - a))) < 160:
+            continue
+        ang = float(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0])))
+        if ang > 90:
+            ang -= 180
+        elif ang <= -90:
+            ang += 180
+        bx0, by0, bx1, by1 = font.getbbox(f.name, stroke_width=2)
+        tile = Image.new("RGBA", (bx1 - bx0 + 4, by1 - by0 + 4), (0, 0, 0, 0))
+        ImageDraw.Draw(tile).text(
+            (2 - bx0, 2 - by0),
+            f.name,
+            font=font,
+            fill=(*st.road_label_rgb, 255),
+            stroke_width=2,
+            stroke_fill=(*st.halo, 255),
+        )
+        rot = tile.rotate(-ang, resample=Image.Resampling.BICUBIC, expand=True)
+        for t in (0.3, 0.7, 0.5):
+            c = a + (b - a) * t
+            box = (c[0] - rot.width / 2, c[1] - rot.height / 2, c[0] + rot.width / 2, c[1] + rot.height / 2)
+            if box[0] < 0 or box[1] < 0 or box[2] > size or box[3] > size or any(_overlaps(box, q) for q in taken):
+                continue
+            pil.paste(rot, (int(box[0]), int(box[1])), rot)
+            taken.append(box)
+            break

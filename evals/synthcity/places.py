@@ -1,0 +1,716 @@
+"""What each socio-class looks like from above: one recipe per class, in metres.
+
+A recipe draws a place of size w x h into a `Drawing` in a canonical frame (x right, y down, the site's
+road-facing front along y = h, its back along y = 0) and returns the (x, y) where its POI would sit (the
+main building or the gate). `build_place` turns the canonical frame to the site's real orientation.
+Sizes follow real sites: a school has a 200-400 m running track, a hospital a helipad, a mall one huge
+roof in a sea of parking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from evals.synthcity.drawing import Building, Drawing, blob, ellipse, rect, scatter, stadium_shape
+from evals.synthcity.features import (
+    cars_at,
+    courts,
+    curvy_path,
+    parking,
+    perimeter_trees,
+    pitch,
+    running_track,
+    slab_rows,
+    tree_clump,
+)
+
+Recipe = Callable[[Drawing, np.random.Generator, float, float], tuple[float, float]]
+
+SIZES: dict[str, tuple[float, float, float, float]] = {
+    "school": (120, 220, 1.1, 1.7),
+    "university": (240, 420, 1.0, 1.5),
+    "kindergarten": (42, 80, 1.0, 1.6),
+    "hospital": (120, 240, 1.0, 1.6),
+    "clinic": (30, 60, 1.0, 1.5),
+    "park": (80, 340, 1.0, 2.0),
+    "zoo": (220, 420, 1.0, 1.6),
+    "stadium": (210, 300, 1.0, 1.3),
+    "shopping_mall": (150, 280, 1.0, 1.6),
+    "office_park": (100, 230, 1.0, 1.8),
+    "residential_compound": (140, 320, 1.0, 1.7),
+    "factory": (120, 320, 1.0, 2.0),
+    "warehouse": (110, 260, 1.3, 2.5),
+    "railway_station": (170, 320, 1.7, 3.0),
+    "parking_lot": (36, 110, 1.0, 2.2),
+    "water_works": (150, 300, 1.0, 1.6),
+    "cemetery": (90, 280, 1.0, 1.8),
+}
+"""Per class: min and max length of the long side (m), min and max aspect ratio (long / short)."""
+
+
+def _bld(
+    d: Drawing,
+    poly: np.ndarray,
+    height: float,
+    roof: str,
+    style: str = "flat",
+    along_x: bool = True,
+    units: float = 0.0,
+) -> None:
+    d.building(Building(poly, height, roof, style, np.array([1.0, 0.0]) if along_x else np.array([0.0, 1.0]), units))
+
+
+def _variant(rng: np.random.Generator, key: str) -> str:
+    return f"{key}:{int(rng.integers(0, 8))}"
+
+
+def school(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw classroom slabs, a running track around a pitch, courts, a gym and trees."""
+    d.ground(rect(0, 0, w, h), "paving")
+    roof = _variant(rng, "roof_school")
+    surface = "track" if rng.random() < 0.8 else str(rng.choice(["track_blue", "track_green"]))
+    side = w > 1.5 * h  # the sports ground takes one end, else the back
+    if side:
+        tw = min(0.85 * h, 92.0)
+        tl = min(w * 0.5, 176.0, tw * 2.1)
+        running_track(d, 6 + tl / 2, h / 2 - 4, tl, tw, lanes=min(8.0, tw * 0.12), surface=surface)
+        bx0, by0, bx1, by1 = tl + 18, 8.0, w - 8, h - 8
+    else:
+        tw = min(0.48 * h, 92.0)
+        tl = min(w - 12, 176.0, tw * 2.1)
+        running_track(
+            d, w / 2 if tl > w * 0.7 else 6 + tl / 2, 6 + tw / 2, tl, tw, lanes=min(8.0, tw * 0.12), surface=surface
+        )
+        if w - tl > 45:
+            courts(d, rng, tl + 14, 6, w - 5, 6 + tw)
+        bx0, by0, bx1, by1 = 8.0, tw + 16, w - 8, h - 8
+    # classroom slabs in rows, joined by a corridor; a gym beside them
+    depth = rng.uniform(12, 16)
+    gap = rng.uniform(16, 24)
+    n_rows = int(np.clip((by1 - by0 + gap) // (depth + gap), 1, 4))
+    gym_w = 34.0 if bx1 - bx0 > 110 else 0.0
+    length = min((bx1 - bx0 - gym_w - 10) * rng.uniform(0.7, 0.95), 110.0)
+    x0 = bx0 + rng.uniform(0, max(0.1, bx1 - bx0 - gym_w - 10 - length))
+    y_used = n_rows * depth + (n_rows - 1) * gap
+    y0 = by0 + (by1 - by0 - y_used) / 2
+    height = rng.uniform(14, 22)
+    style = "flat" if rng.random() < 0.7 else "gable"
+    main = (x0 + length / 2, y0 + depth / 2)
+    for i in range(n_rows):
+        b = y0 + i * (depth + gap)
+        _bld(d, rect(x0, b, x0 + length, b + depth), height, roof, style, units=0.2)
+        if i > 0:
+            d.ground(rect(x0 + 10, b - gap + 3, x0 + length - 10, b - 3), "lawn")
+    if n_rows > 1:
+        cx = x0 + (length * 0.2 if rng.random() < 0.5 else length * 0.8)
+        _bld(d, rect(cx - 4, y0 + depth, cx + 4, y0 + y_used - depth), height - 4, roof)
+    if gym_w:
+        gx = x0 + length + 10
+        _bld(
+            d,
+            rect(gx, by0 + 2, gx + gym_w, by0 + 2 + min(46.0, by1 - by0 - 4)),
+            12,
+            _variant(rng, "roof_metal"),
+            "metal",
+        )
+    if side and by1 - by0 - y_used > 40:
+        courts(d, rng, bx0, y0 + y_used + 8, bx1, by1)
+    perimeter_trees(d, rng, w, h, spacing=rng.uniform(7, 11), r=rng.uniform(2.5, 3.5))
+    return main
+
+
+def university(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a campus: a grid of quads with teaching buildings, lawns, dormitory rows, a sports ground."""
+    d.ground(rect(0, 0, w, h), "lawn")
+    roof = _variant(rng, "roof_uni")
+    nx, ny = max(2, int(w // 110)), max(2, int(h // 110))
+    xs = np.linspace(0, w, nx + 1)
+    ys = np.linspace(0, h, ny + 1)
+    road = 7.0
+    cells = [(i, j) for i in range(nx) for j in range(ny)]
+    order = rng.permutation(len(cells))
+    roles = ["sports", "library", "lawn", "dorm"] + ["teach"] * len(cells)
+    main = (w / 2, h / 2)
+    for k, idx in enumerate(order):
+        i, j = cells[idx]
+        a, b, c, e = xs[i] + road / 2, ys[j] + road / 2, xs[i + 1] - road / 2, ys[j + 1] - road / 2
+        role = roles[k]
+        cw, ch = c - a, e - b
+        if role == "sports" and cw > 70 and ch > 50:
+            d.ground(rect(a, b, c, e), "paving")
+            tl, tw = min(cw - 8, 176), min(ch - 8, 92, (cw - 8) / 1.9)
+            running_track(d, (a + c) / 2, (b + e) / 2, tl, tw, lanes=min(8.0, tw * 0.12))
+        elif role == "library":
+            d.ground(rect(a, b, c, e), "plaza")
+            m = min(cw, ch) * 0.2
+            poly = rect(a + m, b + m, c - m, e - m)
+            _bld(d, poly, rng.uniform(20, 35), roof, "flat", units=0.4)
+            main = ((a + c) / 2, (b + e) / 2)
+        elif role == "lawn":
+            d.ground(rect(a + 3, b + 3, c - 3, e - 3), "lawn")
+            d.paint(np.array([[a, b], [c, e]]), 3.0, "path")
+            d.paint(np.array([[a, e], [c, b]]), 3.0, "path")
+            if rng.random() < 0.5:
+                d.ground(blob(rng, (a + c) / 2, (b + e) / 2, cw * 0.25, ch * 0.2), "water")
+            d.add_trees(scatter(rng, (a + 4, b + 4, c - 4, e - 4), int(cw * ch / 500), (2.5, 4.5)))
+        elif role == "dorm":
+            slab_rows(
+                d,
+                rng,
+                a + 5,
+                b + 5,
+                c - 5,
+                e - 5,
+                min(50, cw - 10),
+                12,
+                10,
+                18,
+                rng.uniform(18, 24),
+                _variant(rng, "roof_res"),
+            )
+        else:
+            n = int(rng.integers(1, 4))
+            for t in range(n):
+                bw = rng.uniform(0.3, 0.8) * cw
+                bh = rng.uniform(14, 22)
+                yy = b + 4 + t * (ch - 8) / n
+                if yy + bh > e - 4:
+                    break
+                xx = a + rng.uniform(4, max(5, cw - bw - 4))
+                _bld(
+                    d,
+                    rect(xx, yy, xx + bw, yy + bh),
+                    rng.uniform(12, 30),
+                    roof,
+                    "flat" if rng.random() < 0.6 else "gable",
+                    units=0.2,
+                )
+            d.add_trees(scatter(rng, (a + 2, b + 2, c - 2, e - 2), int(cw * ch / 1500), (2.0, 3.5)))
+    for x in xs[1:-1]:
+        d.ground(rect(x - road / 2, 0, x + road / 2, h), "asphalt_light")
+    for y in ys[1:-1]:
+        d.ground(rect(0, y - road / 2, w, y + road / 2), "asphalt_light")
+    perimeter_trees(d, rng, w, h, spacing=9, r=3.2)
+    return main
+
+
+def kindergarten(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a small colourful building with a playground of rubber surfaces."""
+    d.ground(rect(0, 0, w, h), "paving")
+    roof = _variant(rng, "roof_kinder")
+    bw, bh = w * rng.uniform(0.45, 0.6), h * rng.uniform(0.3, 0.4)
+    _bld(d, rect(4, h - bh - 4, 4 + bw, h - 4), rng.uniform(7, 11), roof, "gable" if rng.random() < 0.5 else "flat")
+    _bld(d, rect(4, h * 0.25, 4 + bw * 0.4, h - bh - 4), rng.uniform(7, 10), roof, "flat")
+    px0, py0 = 4 + bw * 0.45 + 4, 4
+    d.ground(rect(px0, py0, w - 4, h - bh - 10), "lawn")
+    colours = ["rubber_red", "rubber_green", "rubber_blue", "rubber_yellow"]
+    for _ in range(int(rng.integers(2, 5))):
+        cx, cy = rng.uniform(px0 + 4, w - 8), rng.uniform(py0 + 4, max(py0 + 5, h - bh - 14))
+        r = rng.uniform(3, 7)
+        shape = (
+            ellipse(cx, cy, r, r * rng.uniform(0.6, 1.0), 20)
+            if rng.random() < 0.5
+            else rect(cx - r, cy - r, cx + r, cy + r * 0.7)
+        )
+        d.ground(shape, str(rng.choice(colours)))
+    d.add_objects(np.array([rect(px0 + 6, py0 + 6, px0 + 9, py0 + 11)]), "toy", 2.0)
+    perimeter_trees(d, rng, w, h, inset=2, spacing=7, r=2.5, sides="nw")
+    return (4 + bw / 2, h - bh / 2 - 4)
+
+
+def hospital(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a hospital: a block with wings, an in-patient tower, a helipad, parking and lawns."""
+    d.ground(rect(0, 0, w, h), "paving")
+    roof = _variant(rng, "roof_hospital")
+    park_depth = min(40.0, h * 0.25)
+    parking(d, rng, 6, h - park_depth - 4, w * rng.uniform(0.5, 0.8), h - 4, occupancy=rng.uniform(0.6, 0.95))
+    cx0, cy0, cx1, cy1 = w * 0.12, h * 0.12, w * 0.88, h - park_depth - 14
+    # main block
+    bh = (cy1 - cy0) * 0.35
+    _bld(
+        d, rect(cx0, cy0 + (cy1 - cy0) * 0.35, cx1, cy0 + (cy1 - cy0) * 0.35 + bh), rng.uniform(15, 25), roof, units=0.6
+    )
+    # wings (a comb)
+    nw = int(rng.integers(2, 5))
+    ww = min(22.0, (cx1 - cx0) / (2 * nw))
+    for k in range(nw):
+        x = cx0 + (k + 0.5) * (cx1 - cx0) / nw - ww / 2
+        _bld(d, rect(x, cy0, x + ww, cy0 + (cy1 - cy0) * 0.35 + 1), rng.uniform(12, 22), roof, units=0.4)
+        if rng.random() < 0.6:
+            _bld(d, rect(x, cy0 + (cy1 - cy0) * 0.35 + bh - 1, x + ww, cy1), rng.uniform(10, 18), roof, units=0.4)
+    # tower with a helipad
+    ts = min(34.0, (cx1 - cx0) * 0.3)
+    tx, ty = cx0 + (cx1 - cx0) * rng.uniform(0.25, 0.75) - ts / 2, cy0 + (cy1 - cy0) * 0.35 + bh / 2 - ts / 2
+    _bld(d, rect(tx, ty, tx + ts, ty + ts), rng.uniform(45, 80), _variant(rng, "roof_light"), units=0.2)
+    hx, hy = (tx + ts / 2, ty + ts / 2) if rng.random() < 0.5 else (w - 18, h - park_depth - 10)
+    r = min(8.0, ts * 0.35)
+    if (hx, hy) != (tx + ts / 2, ty + ts / 2):
+        d.ground(ellipse(hx, hy, r + 2, r + 2, 24), "concrete")
+    d.paint(ellipse(hx, hy, r, r, 24), 0.6, "yellow", closed=True)
+    d.paint(np.array([[hx - r * 0.35, hy - r * 0.45], [hx - r * 0.35, hy + r * 0.45]]), 0.7, "white")
+    d.paint(np.array([[hx + r * 0.35, hy - r * 0.45], [hx + r * 0.35, hy + r * 0.45]]), 0.7, "white")
+    d.paint(np.array([[hx - r * 0.35, hy], [hx + r * 0.35, hy]]), 0.7, "white")
+    d.ground(rect(2, 2, cx0 - 4, h - park_depth - 8), "lawn")
+    d.add_trees(scatter(rng, (4, 4, cx0 - 6, h - park_depth - 10), int(h / 14), (2.5, 4)))
+    perimeter_trees(d, rng, w, h, spacing=8, r=3.0, sides="ne")
+    return (tx + ts / 2, ty + ts / 2)
+
+
+def clinic(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a small clinic: one flat-roofed building, a few parking stalls, some trees."""
+    d.ground(rect(0, 0, w, h), "paving")
+    bw, bh = w * rng.uniform(0.5, 0.75), h * rng.uniform(0.35, 0.55)
+    x = rng.uniform(3, w - bw - 3)
+    _bld(d, rect(x, 3, x + bw, 3 + bh), rng.uniform(8, 16), _variant(rng, "roof_light"), units=0.5)
+    if rng.random() < 0.25:
+        cx, cy, s = x + bw / 2, 3 + bh / 2, min(bw, bh) * 0.2
+        d.paint(np.array([[cx - s, cy], [cx + s, cy]]), s * 0.5, (200, 40, 40))
+        d.paint(np.array([[cx, cy - s], [cx, cy + s]]), s * 0.5, (200, 40, 40))
+    if h - bh - 6 > 14:
+        parking(d, rng, 3, 3 + bh + 3, w - 3, h - 2, occupancy=0.6)
+    d.add_trees(scatter(rng, (1, 1, w - 1, h - 1), 3, (2, 3)))
+    return (x + bw / 2, 3 + bh / 2)
+
+
+def park(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a park: grass, tree clumps, winding paths to a plaza, often a pond, sometimes a pitch."""
+    d.ground(rect(0, 0, w, h), "grass")
+    for _ in range(int(rng.integers(1, 4))):
+        d.ground(blob(rng, rng.uniform(0, w), rng.uniform(0, h), w * 0.2, h * 0.2), "lawn")
+    cx, cy = w * rng.uniform(0.35, 0.65), h * rng.uniform(0.35, 0.65)
+    if min(w, h) > 70 and rng.random() < 0.65:
+        px, py = w * rng.uniform(0.25, 0.75), h * rng.uniform(0.25, 0.75)
+        d.ground(blob(rng, px, py, w * rng.uniform(0.12, 0.25), h * rng.uniform(0.12, 0.25), rough=0.35), "water")
+    if min(w, h) > 120 and rng.random() < 0.3:  # a sports pitch inside the park (still the park)
+        a, b = w * 0.08, h * 0.62
+        pitch(d, a, b, a + min(90, w * 0.45), b + min(55, h * 0.3))
+    entrances = [(w / 2, h), (0, h * rng.uniform(0.2, 0.8)), (w, h * rng.uniform(0.2, 0.8)), (w * 0.3, 0)]
+    for e in entrances[: int(rng.integers(2, 5))]:
+        d.paint(curvy_path(rng, np.array(e), np.array([cx, cy]), min(w, h) * 0.12), rng.uniform(3, 5), "path")
+    d.ground(ellipse(cx, cy, 9, 9, 24), "plaza")
+    d.add_trees(scatter(rng, (2, 2, w - 2, h - 2), int(w * h / 900), (2.5, 5)))
+    for _ in range(max(1, int(w * h / 9000))):
+        tree_clump(d, rng, rng.uniform(0, w), rng.uniform(0, h), rng.uniform(10, 25), int(rng.integers(6, 20)))
+    if rng.random() < 0.6:
+        _bld(d, rect(cx + 12, cy - 4, cx + 20, cy + 4), 5, _variant(rng, "roof_pavilion"), "gable")
+    return (cx, cy)
+
+
+def zoo(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a zoo: enclosures of sand, earth and grass with pools, animal houses, paths and dense trees."""
+    d.ground(rect(0, 0, w, h), "grass")
+    nx, ny = max(2, int(w // 70)), max(2, int(h // 70))
+    xs = np.linspace(0, w, nx + 1) + np.r_[0, rng.uniform(-8, 8, nx - 1), 0]
+    ys = np.linspace(0, h, ny + 1) + np.r_[0, rng.uniform(-8, 8, ny - 1), 0]
+    grounds = ["sand", "soil", "dry_grass", "grass", "gravel", "soil"]
+    for i in range(nx):
+        for j in range(ny):
+            a, b, c, e = xs[i] + 4, ys[j] + 4, xs[i + 1] - 4, ys[j + 1] - 4
+            d.ground(
+                blob(rng, (a + c) / 2, (b + e) / 2, (c - a) / 2, (e - b) / 2, n=16, rough=0.15),
+                str(rng.choice(grounds)),
+            )
+            if rng.random() < 0.5:
+                d.ground(blob(rng, (a + c) / 2, (b + e) / 2, (c - a) * 0.15, (e - b) * 0.12), "water_green")
+            if rng.random() < 0.5:
+                tree_clump(d, rng, rng.uniform(a, c), rng.uniform(b, e), 10, int(rng.integers(3, 10)))
+            if rng.random() < 0.4:
+                bx, by = rng.uniform(a, c - 14), rng.uniform(b, e - 10)
+                _bld(d, rect(bx, by, bx + 14, by + 10), 5, _variant(rng, "roof_zoo"), "gable")
+            rocks = scatter(rng, (a, b, c, e), int(rng.integers(0, 6)), (0.8, 1.5))
+            if len(rocks):
+                d.add_objects(np.stack([rect(x - r, y - r, x + r, y + r) for x, y, r, _ in rocks]), "rock", 1.0)
+    for x in xs[1:-1]:
+        d.paint(np.array([[x, 0], [x, h]]), 5, "path")
+    for y in ys[1:-1]:
+        d.paint(np.array([[0, y], [w, y]]), 5, "path")
+    if rng.random() < 0.5:  # an aviary
+        ax, ay = w * rng.uniform(0.2, 0.8), h * rng.uniform(0.2, 0.6)
+        d.ground(ellipse(ax, ay, 16, 16, 32), "net")
+    parking(d, rng, w * 0.55, h - 30, w - 4, h - 3, occupancy=0.5)
+    d.ground(rect(w * 0.3, h - 22, w * 0.5, h), "plaza")
+    _bld(d, rect(w * 0.35, h - 18, w * 0.45, h - 8), 7, _variant(rng, "roof_zoo"), "gable")
+    perimeter_trees(d, rng, w, h, spacing=6, r=3.5)
+    d.add_trees(scatter(rng, (3, 3, w - 3, h - 3), int(w * h / 1400), (2.5, 4.5)))
+    return (w * 0.4, h - 13)
+
+
+def stadium(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a stadium: an oval bowl of stands with coloured seats and a canopy around a pitch, plus parking."""
+    d.ground(rect(0, 0, w, h), "plaza")
+    cx, cy = w / 2, h * 0.45
+    ol, ow = min(w - 20, 230.0), min(h * 0.8, 190.0)
+    ol = max(ol, ow)
+    d.ground(stadium_shape(cx, cy, ol - ow, ow / 2, n=24), "stands")
+    seat = str(rng.choice(["seat_blue", "seat_red", "seat_orange", "seat_green"]))
+    d.ground(stadium_shape(cx, cy, ol - ow, ow / 2 - 6, n=24), seat)
+    il, iw = ol * 0.72, ow * 0.62
+    d.ground(stadium_shape(cx, cy, il - iw, iw / 2, n=24), "stands")
+    if rng.random() < 0.6:
+        running_track(d, cx, cy, il - 4, iw - 4, lanes=7)
+    else:
+        d.ground(stadium_shape(cx, cy, il - iw, iw / 2 - 3, n=24), "turf")
+        pitch(
+            d,
+            cx - min(105, il * 0.75) / 2,
+            cy - min(68, iw * 0.62) / 2,
+            cx + min(105, il * 0.75) / 2,
+            cy + min(68, iw * 0.62) / 2,
+        )
+    if rng.random() < 0.6:  # a canopy ring over the stands, in segments
+        outer = stadium_shape(cx, cy, ol - ow, ow / 2 + 2, n=20)
+        inner = stadium_shape(cx, cy, ol - ow, ow / 2 - 16, n=20)
+        for k in range(len(outer)):
+            k2 = (k + 1) % len(outer)
+            _bld(d, np.array([outer[k], outer[k2], inner[k2], inner[k]]), 28, _variant(rng, "roof_light"), "flat")
+    if h - (cy + ow / 2) > 25:
+        parking(d, rng, 8, cy + ow / 2 + 8, w - 8, h - 4, occupancy=rng.uniform(0.2, 0.7))
+    perimeter_trees(d, rng, w, h, spacing=9, r=3.0, sides="nwe")
+    return (cx, cy)
+
+
+def shopping_mall(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a mall: one huge flat roof with plant and skylights, entrance plazas and wide parking."""
+    d.ground(rect(0, 0, w, h), "asphalt")
+    roof = _variant(rng, "roof_mall")
+    rw, rh = w * rng.uniform(0.55, 0.75), h * rng.uniform(0.45, 0.6)
+    x0, y0 = (w - rw) / 2, rng.uniform(8, max(9, h * 0.12))
+    parking(d, rng, 6, y0 + rh + 20, w - 6, h - 6, occupancy=rng.uniform(0.4, 0.9))
+    if x0 > 22:
+        parking(d, rng, 4, y0, x0 - 6, y0 + rh, occupancy=rng.uniform(0.3, 0.9))
+        parking(d, rng, x0 + rw + 6, y0, w - 4, y0 + rh, occupancy=rng.uniform(0.3, 0.9))
+    d.ground(rect(x0 + rw * 0.35, y0 + rh, x0 + rw * 0.65, y0 + rh + 16), "plaza")
+    _bld(d, rect(x0, y0, x0 + rw, y0 + rh), rng.uniform(18, 28), roof, "flat", units=0.9)
+    if rng.random() < 0.6:  # a second, taller block
+        _bld(
+            d, rect(x0 + rw * 0.05, y0 + rh * 0.1, x0 + rw * 0.35, y0 + rh * 0.6), rng.uniform(30, 45), roof, units=0.5
+        )
+    for k in range(int(rng.integers(1, 4))):
+        yy = y0 + rh * (0.3 + 0.2 * k)
+        d.paint(np.array([[x0 + rw * 0.4, yy], [x0 + rw * 0.95, yy]]), 3.0, "skylight")
+    perimeter_trees(d, rng, w, h, spacing=10, r=2.8, sides="sew")
+    return (x0 + rw / 2, y0 + rh / 2)
+
+
+def office_park(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw an office park: glass towers with long shadows, a podium, lawns, a pool and parking."""
+    d.ground(rect(0, 0, w, h), "lawn")
+    d.ground(rect(w * 0.1, h * 0.1, w * 0.9, h * 0.75), "plaza")
+    n = int(rng.integers(3, 8))
+    main = (w / 2, h / 2)
+    taken: list[tuple[float, float, float, float]] = []
+    for _ in range(n * 4):
+        s = rng.uniform(24, 42)
+        x, y = rng.uniform(w * 0.1, w * 0.9 - s), rng.uniform(h * 0.1, h * 0.75 - s)
+        if any(x < c + 10 and x + s + 10 > a and y < e + 10 and y + s + 10 > b for a, b, c, e in taken):
+            continue
+        taken.append((x, y, x + s, y + s))
+        style = "glass" if rng.random() < 0.6 else "flat"
+        _bld(
+            d,
+            rect(x, y, x + s, y + s * rng.uniform(0.7, 1.0)),
+            rng.uniform(40, 140),
+            _variant(rng, "roof_glass" if style == "glass" else "roof_light"),
+            style,
+            units=0.3,
+        )
+        if len(taken) == 1:
+            main = (x + s / 2, y + s / 2)
+        if len(taken) >= n:
+            break
+    if rng.random() < 0.5:
+        d.ground(rect(w * 0.45, h * 0.78, w * 0.6, h * 0.84), "pool")
+    parking(d, rng, 4, h * 0.86, w - 4, h - 3, occupancy=rng.uniform(0.5, 0.9))
+    perimeter_trees(d, rng, w, h, spacing=8, r=3.0)
+    return main
+
+
+def residential_compound(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a gated compound of identical apartment slabs (or towers) in rows, courtyards and a loop road."""
+    d.ground(rect(0, 0, w, h), "lawn")
+    d.ground(rect(6, 6, w - 6, h - 6), "yard")
+    roof = _variant(rng, "roof_res")
+    road = 6.0
+    d.paint(rect(10, 10, w - 10, h - 10), road, "asphalt_light", closed=True)
+    height = rng.uniform(18, 33)
+    if rng.random() < 0.7:
+        length = min(rng.uniform(45, 80), w - 40)
+        depth = rng.uniform(12, 16)
+        gap_y = height * rng.uniform(1.0, 1.4)
+        polys = slab_rows(
+            d,
+            rng,
+            18,
+            18,
+            w - 18,
+            h - 18,
+            length,
+            depth,
+            rng.uniform(10, 20),
+            gap_y,
+            height,
+            roof,
+            "flat" if rng.random() < 0.6 else "gable",
+        )
+    else:
+        s = rng.uniform(20, 28)
+        polys = slab_rows(d, rng, 18, 18, w - 18, h - 18, s, s, s * 1.2, s * 1.4, rng.uniform(60, 100), roof)
+    for p in polys:  # parked cars and trees along each block
+        x0, _y0, x1, y1 = p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()
+        xs = np.arange(x0 + 3, x1 - 3, 2.6)
+        keep = rng.random(len(xs)) < 0.5
+        cars_at(d, rng, np.column_stack([xs[keep], np.full(keep.sum(), y1 + 4.5)]), np.full(keep.sum(), np.pi / 2))
+        d.add_trees(scatter(rng, (x0, y1 + 9, x1, y1 + 16), int((x1 - x0) / 10), (2.0, 3.5)))
+    perimeter_trees(d, rng, w, h, inset=3, spacing=7, r=2.8)
+    return (w / 2, h - 8)
+
+
+def factory(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a factory: big ridged sheds, an office block, chimneys, tanks, stockpiles and trucks."""
+    d.ground(rect(0, 0, w, h), "concrete")
+    d.ground(rect(w * rng.uniform(0.5, 0.7), 4, w - 4, h * 0.45), "yard")
+    roof = _variant(rng, "roof_metal")
+    n = int(rng.integers(1, 4))
+    x = 6.0
+    main = (w / 2, h / 2)
+    for k in range(n):
+        sw = (w * 0.62 - 6 * n) / n
+        sh = h * rng.uniform(0.45, 0.7)
+        if sw < 20:
+            break
+        _bld(d, rect(x, h * 0.15, x + sw, h * 0.15 + sh), rng.uniform(9, 18), roof, "metal", along_x=sw < sh)
+        if k == 0:
+            main = (x + sw / 2, h * 0.15 + sh / 2)
+        x += sw + 8
+    _bld(d, rect(8, h - 26, 8 + min(50, w * 0.3), h - 10), rng.uniform(10, 20), _variant(rng, "roof_light"), units=0.4)
+    tx = w * 0.72
+    for _ in range(int(rng.integers(0, 5))):
+        r = rng.uniform(5, 10)
+        ty = rng.uniform(h * 0.5 + r, h - r - 6)
+        if tx + r > w - 4:
+            break
+        _bld(d, ellipse(tx + r, ty, r, r, 24), rng.uniform(8, 14), "tank", "dome")
+        tx += 2 * r + 4
+    for _ in range(int(rng.integers(0, 3))):
+        cx, cy = rng.uniform(w * 0.6, w - 8), rng.uniform(8, h * 0.4)
+        _bld(d, ellipse(cx, cy, 2.2, 2.2, 12), rng.uniform(40, 80), "chimney", "flat")
+    piles = scatter(rng, (w * 0.55, 6, w - 6, h * 0.42), int(rng.integers(4, 16)), (1.5, 4))
+    if len(piles):
+        d.add_objects(
+            np.stack([rect(px - r, py - r * 0.6, px + r, py + r * 0.6) for px, py, r, _ in piles]),
+            str(rng.choice(["pile_rust", "pile_blue", "pile_grey"])),
+            2.5,
+        )
+    xy = np.column_stack([rng.uniform(w * 0.6, w - 10, 4), rng.uniform(h * 0.5, h - 10, 4)])
+    cars_at(d, rng, xy, np.full(4, rng.uniform(0, np.pi)), 12.0, 2.6)
+    perimeter_trees(d, rng, w, h, spacing=10, r=2.8, sides="s")
+    return main
+
+
+def warehouse(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a logistics warehouse: long low roofs, loading docks with lines of trailers, a wide apron."""
+    d.ground(rect(0, 0, w, h), "concrete")
+    roof = _variant(rng, "roof_warehouse")
+    n = 1 if h < 120 else int(rng.integers(1, 3))
+    depth = min(rng.uniform(40, 75), (h - 40 * n) / n)
+    length = w * rng.uniform(0.7, 0.9)
+    x0 = (w - length) / 2
+    y = 8.0
+    main = (w / 2, h / 2)
+    style = "flat" if rng.random() < 0.5 else "metal"
+    for k in range(n):
+        _bld(d, rect(x0, y, x0 + length, y + depth), rng.uniform(9, 14), roof, style, units=0.15)
+        if k == 0:
+            main = (x0 + length / 2, y + depth / 2)
+        docks = np.arange(x0 + 6, x0 + length - 6, 4.0)
+        d.add_objects(np.stack([rect(a, y + depth, a + 3, y + depth + 1.0) for a in docks]), "dock", 0.5)
+        keep = rng.random(len(docks)) < rng.uniform(0.3, 0.8)
+        xy = np.column_stack([docks[keep] + 1.5, np.full(keep.sum(), y + depth + 8.5)])
+        cars_at(d, rng, xy, np.full(keep.sum(), np.pi / 2), 14.0, 2.6)
+        y += depth + 36
+    perimeter_trees(d, rng, w, h, spacing=12, r=2.5, sides="s")
+    return main
+
+
+def railway_station(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a station: platforms with canopies between tracks at the back, the hall, a forecourt and parking."""
+    d.ground(rect(0, 0, w, h), "plaza")
+    n_plat = int(np.clip(h // 45, 1, 3))
+    y = 0.0
+    for _ in range(n_plat):
+        d.ground(rect(0, y, w, y + 10), "ballast")
+        for off in (3.0, 7.0):
+            d.paint(np.array([[0, y + off - 0.75], [w, y + off - 0.75]]), 0.2, "rail")
+            d.paint(np.array([[0, y + off + 0.75], [w, y + off + 0.75]]), 0.2, "rail")
+        y += 10
+        d.ground(rect(w * 0.05, y, w * 0.95, y + 9), "concrete")
+        _bld(d, rect(w * 0.1, y + 1.5, w * 0.9, y + 7.5), 6, _variant(rng, "roof_station"), "metal")
+        y += 9
+    hall_h = min(h - y - 35, rng.uniform(25, 45))
+    hall_w = min(w * 0.6, rng.uniform(60, 140))
+    hx = (w - hall_w) / 2
+    _bld(
+        d,
+        rect(hx, y + 4, hx + hall_w, y + 4 + hall_h),
+        rng.uniform(15, 28),
+        _variant(rng, "roof_station"),
+        "gable" if rng.random() < 0.5 else "glass",
+        units=0.2,
+    )
+    fy = y + 4 + hall_h
+    d.ground(rect(hx - 10, fy, hx + hall_w + 10, h - 2), "plaza")
+    for k in range(4):  # paving pattern on the forecourt
+        d.paint(np.array([[hx - 10, fy + 5 + k * 6], [hx + hall_w + 10, fy + 5 + k * 6]]), 0.4, "paving_line")
+    if hx > 30:
+        parking(d, rng, 4, fy, hx - 14, h - 3, occupancy=0.8)
+        parking(d, rng, hx + hall_w + 14, fy, w - 4, h - 3, occupancy=0.7)
+    return (w / 2, y + 4 + hall_h / 2)
+
+
+def parking_lot(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a surface parking lot: stall lines, cars, a planted edge."""
+    d.ground(rect(0, 0, w, h), "sidewalk")
+    parking(
+        d,
+        rng,
+        2,
+        2,
+        w - 2,
+        h - 2,
+        occupancy=rng.uniform(0.35, 0.95),
+        rows_along_x=bool(rng.random() < 0.5) if abs(w - h) < 10 else None,
+    )
+    perimeter_trees(d, rng, w, h, inset=1.5, spacing=9, r=2.5, sides=str(rng.choice(["n", "nw", "e", ""])))
+    return (w / 2, h / 2)
+
+
+def water_works(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a water treatment plant: round clarifiers with bridges, rectangular tanks, pumping halls."""
+    d.ground(rect(0, 0, w, h), "lawn")
+    r = rng.uniform(12, 22)
+    nx = max(1, int((w * 0.65) // (2 * r + 8)))
+    ny = max(1, min(3, int((h * 0.6) // (2 * r + 8))))
+    water = str(rng.choice(["water_green", "water"]))
+    for i in range(nx):
+        for j in range(ny):
+            cx, cy = 8 + r + i * (2 * r + 8), 8 + r + j * (2 * r + 8)
+            d.ground(ellipse(cx, cy, r + 1.5, r + 1.5, 40), "concrete")
+            d.ground(ellipse(cx, cy, r, r, 40), water)
+            d.ground(ellipse(cx, cy, r * 0.15, r * 0.15, 16), "concrete")
+            ang = rng.uniform(0, 2 * np.pi)
+            d.paint(np.array([[cx, cy], [cx + r * np.cos(ang), cy + r * np.sin(ang)]]), 1.5, "bridge")
+    tx0 = 8 + nx * (2 * r + 8)
+    if w - tx0 > 30:
+        tw = w - tx0 - 8
+        th = min(h * 0.55, 80.0)
+        d.ground(rect(tx0, 8, tx0 + tw, 8 + th), "concrete")
+        k = max(2, int(tw // 12))
+        for i in range(k):
+            a = tx0 + 1.5 + i * (tw - 1.5) / k
+            d.ground(rect(a, 9.5, a + (tw - 1.5) / k - 1.5, 6.5 + th), water)
+    by = 8 + ny * (2 * r + 8) + 6
+    if h - by > 20:
+        _bld(d, rect(10, by, 10 + min(60, w * 0.3), min(h - 8, by + 22)), 10, _variant(rng, "roof_light"), units=0.4)
+        _bld(d, rect(w * 0.5, by + 4, w * 0.5 + 30, min(h - 8, by + 20)), 8, _variant(rng, "roof_metal"), "metal")
+    d.paint(np.array([[4, h - 6], [w - 4, h - 6]]), 6, "asphalt_light")
+    perimeter_trees(d, rng, w, h, spacing=9, r=2.6)
+    return (20 + min(60, w * 0.3) / 2, by + 10)
+
+
+def cemetery(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[float, float]:
+    """Draw a cemetery: blocks of small pale graves in rows, gravel paths, conifer rows and a chapel."""
+    d.ground(rect(0, 0, w, h), "grass")
+    bx, by = max(1, int(w // 40)), max(1, int(h // 40))
+    xs, ys = np.linspace(4, w - 4, bx + 1), np.linspace(4, h - 4, by + 1)
+    graves = []
+    chapel = (int(rng.integers(bx)), int(rng.integers(by)))
+    for i in range(bx):
+        for j in range(by):
+            a, b, c, e = xs[i] + 3, ys[j] + 3, xs[i + 1] - 3, ys[j + 1] - 3
+            if (i, j) == chapel:
+                d.ground(rect(a, b, c, e), "gravel")
+                _bld(
+                    d,
+                    rect(a + 6, b + 6, min(c - 4, a + 22), min(e - 4, b + 16)),
+                    9,
+                    _variant(rng, "roof_chapel"),
+                    "gable",
+                )
+                continue
+            gx = np.arange(a + 1, c - 1.5, 2.2)
+            gy = np.arange(b + 1, e - 2.5, 3.4)
+            xx, yy = np.meshgrid(gx, gy)
+            keep = rng.random(xx.size) < rng.uniform(0.6, 0.95)
+            for x, y in zip(xx.ravel()[keep], yy.ravel()[keep], strict=True):
+                graves.append(rect(x, y, x + 1.1, y + 2.1))
+    if graves:
+        g = np.stack(graves)
+        half = rng.random(len(g)) < 0.5
+        d.add_objects(g[half], "grave", 0.7)
+        d.add_objects(g[~half], "grave_dark", 0.7)
+    for x in xs:
+        d.paint(np.array([[x, 0], [x, h]]), 3.0, "gravel_path")
+        d.add_trees(
+            np.column_stack(
+                [
+                    np.full(int(h // 9), x + 2.5),
+                    np.arange(int(h // 9)) * 9 + 4,
+                    np.full(int(h // 9), 2.2),
+                    np.ones(int(h // 9)),
+                ]
+            )
+        )
+    for y in ys:
+        d.paint(np.array([[0, y], [w, y]]), 3.0, "gravel_path")
+    ci, cj = chapel
+    return ((xs[ci] + xs[ci + 1]) / 2, (ys[cj] + ys[cj + 1]) / 2)
+
+
+RECIPES: dict[str, Recipe] = {
+    "school": school,
+    "university": university,
+    "kindergarten": kindergarten,
+    "hospital": hospital,
+    "clinic": clinic,
+    "park": park,
+    "zoo": zoo,
+    "stadium": stadium,
+    "shopping_mall": shopping_mall,
+    "office_park": office_park,
+    "residential_compound": residential_compound,
+    "factory": factory,
+    "warehouse": warehouse,
+    "railway_station": railway_station,
+    "parking_lot": parking_lot,
+    "water_works": water_works,
+    "cemetery": cemetery,
+}
+
+
+def orientation(w: float, h: float, front: str) -> tuple[float, float, np.ndarray]:
+    """Return the canonical (W, H) of a w x h site whose front faces ``front``, and the 2x3 canonical->site map.
+
+    ``front`` is ``"s"`` (y = h), ``"n"`` (y = 0), ``"e"`` (x = w) or ``"w"`` (x = 0).
+    """
+    if front == "s":
+        return w, h, np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    if front == "n":
+        return w, h, np.array([[1.0, 0, 0], [0, -1.0, h]])
+    if front == "e":  # canonical y -> site x
+        return h, w, np.array([[0, 1.0, 0], [1.0, 0, 0]])
+    return h, w, np.array([[0, -1.0, w], [1.0, 0, 0]])
+
+
+def build_place(cls: str, w: float, h: float, front: str, rng: np.random.Generator) -> tuple[Drawing, np.ndarray]:
+    """Draw a place of class ``cls`` on a w x h site whose front faces ``front``.
+
+    Returns:
+        The drawing in site coordinates ([0, w] x [0, h]) and the (2,) POI anchor in the same frame.
+    """
+    cw, ch, m = orientation(w, h, front)
+    d = Drawing()
+    anchor = RECIPES[cls](d, rng, cw, ch)
+    out = d.transformed(m, 1.0)
+    return out, m[:, :2] @ np.asarray(anchor, float) + m[:, 2]
