@@ -238,3 +238,33 @@ def test_random_refine_keeps_the_boxes_and_adds_a_point_inside():
     assert [it.box for it in parsed.items] == [(4, 4, 20, 30)]
     (x, y) = parsed.items[0].points[0]
     assert 4 <= x <= 20 and 4 <= y <= 30
+
+
+# ----------------------------------------------------------------------------------------------- SynthCity
+
+
+def test_synthcity_raw_and_parquet_give_the_same_results(tmp_path):
+    from evals.synthcity import generate
+
+    root = generate(tmp_path / "synth", "test", 3, seed=0, size=256, progress=False)
+    results = {}
+    for fmt, spec in (("raw", f"synth:{root}"), ("parquet", f"synth:{root / 'test.parquet'}")):
+        out = tmp_path / fmt
+        run_eval(EvalConfig(data=spec, policy="oracle-box", out=out), progress=False)
+        report = write_report(out, plots=False)
+        assert report["level_sources"]["sidecar"] == 3
+        results[fmt] = _rows(out)
+    assert results["raw"] == results["parquet"]
+    assert all(r["socio_class"] and r["level"] in ("name", "class", "function") for r in results["raw"].values())
+
+
+def test_map_policy_runs_on_synthcity_layers(tmp_path):
+    from evals.synthcity import generate
+
+    root = generate(tmp_path / "synth", "test", 2, seed=0, size=256, progress=False)
+    out = tmp_path / "map"
+    run_eval(EvalConfig(data=f"synth:{root}", policy="map", out=out), progress=False)
+    rows = _rows(out)
+    assert len(rows) == 2
+    assert all(r["scored"] and r["error"] is None and r["answers"] == 2 for r in rows.values())
+    assert max(r["iou"] for r in rows.values()) > 0  # the map policy reads the layers and finds something
