@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evals.synthcity.drawing import Building, Drawing, blob, rect, scatter
+from evals.synthcity.drawing import Building, Drawing, TolerantRng, blob, rect, scatter
 from evals.synthcity.features import cars_at, parking, perimeter_trees, tree_clump
 from evals.synthcity.places import orientation
 
@@ -204,7 +204,7 @@ def build_clutter(
     """
     cw, ch, m = orientation(w, h, front)
     d = Drawing()
-    pois = _RECIPES[kind](d, rng, cw, ch, arid)
+    pois = _RECIPES[kind](d, TolerantRng(rng), cw, ch, arid)
     return d.transformed(m, 1.0), [m[:, :2] @ np.asarray(p, float) + m[:, 2] for p in pois]
 
 

@@ -8,6 +8,7 @@ Colours are palette keys (looked up per region and season at render time) or exp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -189,3 +190,28 @@ def row_of_trees(
     xy = a + (b - a) * t[:, None]
     rs = r * rng.uniform(0.8, 1.2, n)
     return np.column_stack([xy, rs, np.full(n, kind)])[keep]
+
+
+class TolerantRng:
+    """A numpy Generator whose ``uniform`` and ``integers`` accept empty ranges (they return the low end).
+
+    Recipes size things relative to their site; on a small site a range can close up, and a sample must
+    still be generated rather than fail.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        """Wrap ``rng``; every draw still comes from it."""
+        self._rng = rng
+
+    def uniform(self, low: float = 0.0, high: float = 1.0, size: int | tuple[int, ...] | None = None) -> Any:
+        """Draw like `numpy.random.Generator.uniform`, with ``high`` raised to ``low`` where it is below."""
+        return self._rng.uniform(low, np.maximum(high, low), size)
+
+    def integers(self, low: int, high: int | None = None, size: int | tuple[int, ...] | None = None) -> Any:
+        """Draw like `numpy.random.Generator.integers`, with an empty range giving ``low``."""
+        if high is None:
+            low, high = 0, low
+        return self._rng.integers(low, max(int(high), int(low) + 1), size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rng, name)

@@ -130,11 +130,17 @@ class _Builder:
 
     # ---- visibility -------------------------------------------------------------------------------------
     def visible_fraction(self, u0: float, v0: float, u1: float, v1: float) -> float:
+        return float(self.visible_fractions(np.array([[u0, v0, u1, v1]]))[0])
+
+    def visible_fractions(self, boxes: np.ndarray) -> np.ndarray:
+        """Return, per (u0, v0, u1, v1) row, the fraction of a 7x7 grid of its points inside the tile."""
         g = (np.arange(7) + 0.5) / 7
-        uu, vv = np.meshgrid(u0 + (u1 - u0) * g, v0 + (v1 - v0) * g)
-        p = self.out.px(np.stack([uu.ravel(), vv.ravel()], 1))
-        inside = (p[:, 0] >= 0) & (p[:, 0] <= self.size) & (p[:, 1] >= 0) & (p[:, 1] <= self.size)
-        return float(inside.mean())
+        gu, gv = np.meshgrid(g, g)
+        u = boxes[:, :1] + (boxes[:, 2:3] - boxes[:, :1]) * gu.ravel()[None]
+        v = boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * gv.ravel()[None]
+        p = self.out.px(np.stack([u, v], -1))
+        inside = (p[..., 0] >= 0) & (p[..., 0] <= self.size) & (p[..., 1] >= 0) & (p[..., 1] <= self.size)
+        return inside.mean(1)
 
     def touches_tile(self, u0: float, v0: float, u1: float, v1: float, margin: float = 0.0) -> bool:
         p = self.out.px(rect(u0, v0, u1, v1))
@@ -213,7 +219,7 @@ class _Builder:
     # ---- places -----------------------------------------------------------------------------------------
     def _options(self, dims: tuple[float, float], need_rail: bool, is_target: bool, primary: bool) -> list:
         tile_area = self.T * self.T
-        opts = []
+        cand = []
         for fi, f in enumerate(self.free):
             for w, h in (dims, dims[::-1]):
                 if w > f.w or h > f.h:
@@ -226,11 +232,15 @@ class _Builder:
                 }
                 for key, (u0, v0) in corners.items():
                     faces = [s for s in key if f.sides[s] == ("rail" if need_rail else "road")]
-                    if not faces:
-                        continue
-                    vis = self.visible_fraction(u0, v0, u0 + w, v0 + h)
-                    need = min(0.6 if is_target else 0.3, 0.6 * tile_area / (w * h))
-                    opts.append((vis, vis >= need, fi, u0, v0, w, h, key, faces))
+                    if faces:
+                        cand.append((fi, u0, v0, w, h, key, faces))
+        if not cand:
+            return []
+        vis = self.visible_fractions(np.array([[c[1], c[2], c[1] + c[3], c[2] + c[4]] for c in cand]))
+        opts = []
+        for c, v in zip(cand, vis, strict=True):
+            need = min(0.6 if is_target else 0.3, 0.6 * tile_area / (c[3] * c[4]))
+            opts.append((float(v), bool(v >= need), *c))
         if not primary or any(o[1] for o in opts):
             opts = [o for o in opts if o[1]]
         return opts

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from evals.synthcity.drawing import Building, Drawing, blob, ellipse, rect, scatter, stadium_shape
+from evals.synthcity.drawing import Building, Drawing, TolerantRng, blob, ellipse, rect, scatter, stadium_shape
 from evals.synthcity.features import (
     cars_at,
     courts,
@@ -711,6 +711,6 @@ def build_place(cls: str, w: float, h: float, front: str, rng: np.random.Generat
     """
     cw, ch, m = orientation(w, h, front)
     d = Drawing()
-    anchor = RECIPES[cls](d, rng, cw, ch)
+    anchor = RECIPES[cls](d, TolerantRng(rng), cw, ch)
     out = d.transformed(m, 1.0)
     return out, m[:, :2] @ np.asarray(anchor, float) + m[:, 2]

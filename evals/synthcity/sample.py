@@ -84,9 +84,17 @@ def _georef(rng: np.random.Generator, size: int, gsd: float) -> GeoRef:
     return GeoRef(crs=f"EPSG:{32600 + zone}", transform=Affine(gsd, 0.0, x0, 0.0, -gsd, y0))
 
 
-def _bbox(mask: np.ndarray) -> list[float]:
-    ys, xs = np.nonzero(mask)
-    return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+def _bboxes(labels: np.ndarray, n: int) -> list[list[float]]:
+    """Return the XYXY pixel box of labels 1..n (an empty box at 0 for a label with no pixel)."""
+    from scipy.ndimage import find_objects
+
+    out = []
+    for sl in find_objects(labels, max_label=n):
+        if sl is None:
+            out.append([0.0, 0.0, 0.0, 0.0])
+        else:
+            out.append([float(sl[1].start), float(sl[0].start), float(sl[1].stop), float(sl[0].stop)])
+    return out
 
 
 def generate_sample(seed: int, index: int, split: str = "test", size: int = 768, gsd: float = 0.6) -> SynthSample:
@@ -140,6 +148,7 @@ def generate_sample(seed: int, index: int, split: str = "test", size: int = 768,
 
     sample_id = f"{split}-{seed}-{index:05d}"
     instances = []
+    boxes = _bboxes(labels, len(lay.sites))
     for k, s in enumerate(lay.sites):
         instances.append(
             {
@@ -149,7 +158,7 @@ def generate_sample(seed: int, index: int, split: str = "test", size: int = 768,
                 "class": s.cls,
                 "function": CLASSES[s.cls].function,
                 "is_target": k in targets,
-                "bbox": _bbox(labels == k + 1),
+                "bbox": boxes[k],
                 "polygon": [[round(float(x), 3), round(float(y), 3)] for x, y in polys[k]],
             }
         )
