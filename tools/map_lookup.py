@@ -6,7 +6,8 @@ Query interpretation (``interpret_query``) is shared with the rule policy. In or
 2. **class**: the query names a socio-class by a taxonomy synonym (``"schools"`` -> ``school``);
 3. **function**: the query names a socio-function (``"places for healthcare"`` -> ``healthcare``);
 4. **text model**: free text is matched to the taxonomy by the MiniLM sentence model when it is installed
-   (``"where do kids go to learn?"`` -> ``school``);
+   (``"where do kids go to learn?"`` -> ``education``), if its cosine and its margin over the runner-up are
+   high enough;
 5. otherwise the level is ``unknown`` and nothing is returned.
 """
 
@@ -24,6 +25,10 @@ from tools.schemas import Box, Feature, Level, Point
 from tools.taxonomy import CLASSES, FUNCTIONS, match_class, match_function, normalize
 
 NAME_MATCH_THRESHOLD = 0.8
+TEXT_MIN_SCORE = 0.45
+"""The text model's reading is used only at this cosine or above (gibberish scores about 0.25-0.37)."""
+TEXT_MIN_MARGIN = 0.05
+"""... and only when it beats the runner-up by this much (else the query is ambiguous)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ def interpret_query(query: str, features: list[LayerFeature]) -> QueryTarget:
         m = match_taxonomy(query)
     except Exception:  # the text model is optional; missing weights mean "not recognised"
         return QueryTarget("unknown", method="text model unavailable")
+    if m.score < TEXT_MIN_SCORE or m.margin < TEXT_MIN_MARGIN:
+        return QueryTarget(
+            "unknown", method=f"text model unsure ({m.key} {m.score:.2f}, {m.runner_up} {m.runner_up_score:.2f})"
+        )
     if m.level == "class":
         return QueryTarget("class", cls=m.key, function=CLASSES[m.key].function, method="text model", score=m.score)
     return QueryTarget("function", function=m.key, method="text model", score=m.score)

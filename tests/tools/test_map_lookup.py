@@ -52,9 +52,16 @@ def test_function_lookup_spans_classes_and_skips_roads(scene):
     assert all(f.kind != "road" for f in lookup(scene, MapLookupInput(scene_id="s", query="road")).features)
 
 
-def test_unknown_query_returns_nothing(scene):
-    out = lookup(scene, MapLookupInput(scene_id="s", query="xq zzv"))
-    assert out.features == [] or out.level != "unknown"
+@pytest.mark.parametrize("query", ["xq zzv", "asdf", "a place to pray"])
+def test_unrecognised_or_ambiguous_queries_return_nothing(scene, query):
+    out = lookup(scene, MapLookupInput(scene_id="s", query=query))
+    assert out.level == "unknown" and out.features == []
+
+
+def test_free_text_goes_through_the_text_model(scene):
+    t = interpret_query("where do kids go to learn?", scene.layers)
+    assert (t.level, t.function, t.method) == ("function", "education", "text model")
+    assert interpret_query("find the nearest ER", scene.layers).cls == "hospital"  # taxonomy synonym "er"
 
 
 def test_name_score_prefers_exact_names():
