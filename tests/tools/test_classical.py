@@ -74,7 +74,8 @@ def test_several_boxes_give_one_mask_each(l_shape: tuple[np.ndarray, np.ndarray]
     seg = ClassicalSegmenter()
     seg.set_scene("two", image)
     res = seg.predict([InstancePrompt(box=bbox(truth)), InstancePrompt(box=bbox(disc > 0))])
-    assert res.masks.shape == (2, SIZE, SIZE) and len(res.sources) == 2 and res.scores.shape == (2,)
+    assert res.masks.shape == (2, SIZE, SIZE) and res.scores.shape == (2,)
+    assert res.sources == ["model", "model"]
     assert iou(res.masks[0], truth) >= 0.8
     assert iou(res.masks[1], disc > 0) >= 0.8
 
@@ -100,18 +101,22 @@ def test_points_pick_the_part_of_the_box_they_mark() -> None:
 
 def test_negative_point_inside_a_hole_keeps_the_hole_open() -> None:
     image = noisy_background(6)
-    ring = draw(image, [(50, 50), (200, 50), (200, 200), (50, 200)], (220, 220, 210), seed=7)
-    hole = np.zeros(ring.shape, np.uint8)
-    cv2.rectangle(hole, (100, 100), (150, 150), 1, -1)
+    disc = np.zeros(image.shape[:2], np.uint8)
+    cv2.circle(disc, (125, 125), 70, 1, -1)
+    image[disc > 0] = (220, 220, 210)
+    hole = np.zeros_like(disc)
+    cv2.circle(hole, (125, 125), 25, 1, -1)
     image[hole > 0] = noisy_background(8)[hole > 0]
     seg = ClassicalSegmenter()
     seg.set_scene("ring", image)
-    filled, kept_open = seg.predict(
-        [InstancePrompt(box=bbox(ring)), InstancePrompt(box=bbox(ring), points=[Point(x=125, y=125, label=0)])]
-    ).masks
+    res = seg.predict(
+        [InstancePrompt(box=bbox(disc > 0)), InstancePrompt(box=bbox(disc > 0), points=[Point(x=125, y=125, label=0)])]
+    )
+    filled, kept_open = res.masks
+    assert res.sources == ["model", "model"]
     assert filled[125, 125]  # holes are filled by default
     assert not kept_open[125, 125]
-    assert kept_open[75, 75]
+    assert iou(kept_open, (disc > 0) & (hole == 0)) >= 0.8
 
 
 def test_box_on_flat_noise_falls_back_to_the_box() -> None:
@@ -126,15 +131,38 @@ def test_box_on_flat_noise_falls_back_to_the_box() -> None:
     np.testing.assert_array_equal(res.masks[0], expected)
 
 
+def test_a_mask_that_does_not_span_a_box_falls_back_unless_a_negative_point_says_the_box_is_loose() -> None:
+    image = noisy_background(12)
+    part = draw(image, [(60, 60), (140, 60), (140, 130), (60, 130)], (240, 240, 240), seed=13)
+    loose = Box(x1=50, y1=50, x2=200, y2=200)
+    seg = ClassicalSegmenter()
+    seg.set_scene("part", image)
+    res = seg.predict([InstancePrompt(box=loose), InstancePrompt(box=loose, points=[Point(x=170, y=170, label=0)])])
+    assert res.sources == ["box-fallback", "model"]
+    assert res.masks[0][50:200, 50:200].all()
+    assert iou(res.masks[1], part) >= 0.8
+
+
+def test_a_shape_that_fills_its_box_answers_the_box() -> None:
+    image = noisy_background(14)
+    square = draw(image, [(60, 60), (160, 60), (160, 160), (60, 160)], (30, 200, 60), seed=15)
+    seg = ClassicalSegmenter()
+    seg.set_scene("square", image)
+    res = seg.predict([InstancePrompt(box=bbox(square, pad=1))])
+    assert res.sources == ["box-fallback"]
+    assert iou(res.masks[0], square) >= 0.95
+
+
 def test_box_partly_outside_the_image_is_clipped() -> None:
     image = noisy_background(10)
-    corner = draw(image, [(0, 0), (70, 0), (70, 50), (0, 50)], (30, 30, 200), seed=11)
+    corner = draw(image, [(0, 0), (70, 0), (70, 20), (25, 20), (25, 50), (0, 50)], (30, 30, 200), seed=11)
     seg = ClassicalSegmenter()
     seg.set_scene("corner", image)
     res = seg.predict(
         [InstancePrompt(box=Box(x1=-40, y1=-30, x2=75, y2=55)), InstancePrompt(box=Box(x1=300, y1=10, x2=400, y2=90))]
     )
     assert res.masks.shape == (2, SIZE, SIZE)
+    assert res.sources[0] == "model"
     assert iou(res.masks[0], corner) >= 0.8
     assert res.sources[1] == "box-fallback" and not res.masks[1].any()
 
