@@ -231,12 +231,18 @@ def _text_masks(text: str, font: ImageFont.FreeTypeFont, angle: float = 0.0) -> 
 
 
 def _stamp(out: np.ndarray, x: int, y: int, mask: np.ndarray, halo: np.ndarray, colour: tuple, halo_rgb: tuple) -> None:
-    """Composite a halo then a text mask onto ``out`` with their top-left corner at (x, y)."""
+    """Composite a halo then a text mask onto ``out`` with their top-left corner at (x, y), clipped to it."""
     h, w = mask.shape
-    crop = out[y : y + h, x : x + w].astype(np.float32)
-    crop += halo[..., None] * (np.array(halo_rgb, np.float32) - crop)
-    crop += mask[..., None] * (np.array(colour, np.float32) - crop)
-    out[y : y + h, x : x + w] = np.clip(crop + 0.5, 0, 255).astype(np.uint8)
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, out.shape[1]), min(y + h, out.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    m = mask[y0 - y : y1 - y, x0 - x : x1 - x, None]
+    g = halo[y0 - y : y1 - y, x0 - x : x1 - x, None]
+    crop = out[y0:y1, x0:x1].astype(np.float32)
+    crop += g * (np.array(halo_rgb, np.float32) - crop)
+    crop += m * (np.array(colour, np.float32) - crop)
+    out[y0:y1, x0:x1] = np.clip(crop + 0.5, 0, 255).astype(np.uint8)
 
 
 def _label(out: np.ndarray, st: MapStyle, f: LayerFeature, taken: list) -> None:

@@ -16,7 +16,7 @@ from evals.synthcity.places import SIZES
 from evals.synthcity.splits import LEVEL_WEIGHTS, SplitSpec
 from tools.taxonomy import CLASSES
 
-P_MULTI = {"name": 0.0, "class": 0.30, "function": 0.45}
+P_MULTI = {"name": 0.0, "class": 0.45, "function": 0.6}
 """Probability that a class- or function-level sample asks for more than one target instance."""
 
 P_SAME_CLASS_DECOY = 0.35

@@ -1,0 +1,74 @@
+"""The ``socio synth`` command: generate a SynthCity split into a folder, with a progress bar and a summary.
+
+Registered by ``agent/cli.py``; heavy imports happen inside the function so that ``socio --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def synth_command(
+    out: Annotated[Path, typer.Argument(help="Output folder: <out>/<split>/<id>/... and <out>/<split>.parquet.")],
+    split: Annotated[
+        str, typer.Option(help="Split: train, val, test, ood-mapstyle, ood-region or ood-classes.")
+    ] = "test",
+    n: Annotated[
+        int, typer.Option(help="Number of samples (indices 0..n-1); complete ones on disk are skipped.")
+    ] = 200,
+    seed: Annotated[
+        int, typer.Option(help="Dataset seed; (seed, split, index) fixes every sample, byte for byte.")
+    ] = 0,
+    size: Annotated[int, typer.Option(help="Tile size in pixels (SocioSeg tiles are 768); at least 128.")] = 768,
+    gsd: Annotated[float, typer.Option(help="Ground sample distance in metres per pixel.")] = 0.6,
+    formats: Annotated[
+        str, typer.Option(help="Comma-separated outputs: raw (SocioSeg folder layout), parquet (HF datasets).")
+    ] = "raw,parquet",
+) -> None:
+    """Generate a SynthCity split: satellite tiles, maps, layers, georeferencing, masks and queries."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from evals.synthcity.export import parse_formats, run_generation
+    from evals.synthcity.splits import SPLITS
+    from tools.errors import InputError
+
+    if split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+    if n < 1:
+        raise InputError(f"--n must be at least 1, got {n}")
+    if size < 128:
+        raise InputError(f"--size must be at least 128 pixels, got {size}; SocioSeg-like tiles are 768")
+    fmts = parse_formats(formats)
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("[bold]synth {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(split, total=n)
+        report = run_generation(out, split, n, seed, size, gsd, fmts, lambda k: bar.update(task, completed=k))
+    levels = ", ".join(f"{k} {report.levels.get(k, 0)}" for k in ("name", "class", "function"))
+    console.print(
+        f"[bold]{split}[/bold]: {report.n} samples ({report.generated} generated, {report.skipped} already there) "
+        f"in {report.seconds:.1f} s"
+    )
+    console.print(f"levels: {levels}; multi-instance: {report.multi_fraction:.1%}")
+    if report.raw_dir is not None:
+        console.print(f"raw folder: {report.raw_dir}")
+    if report.parquet is not None:
+        console.print(f"parquet: {report.parquet}")
