@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from shapely.geometry import LineString, Point, Polygon, box, mapping
+from shapely import make_valid
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box, mapping
 
 from evals.synthcity.drawing import rect
 from evals.synthcity.layout import CityLayout
@@ -67,7 +68,16 @@ def _landuse(lay: CityLayout, k: int, rng: np.random.Generator) -> Polygon | Non
         cut = rng.uniform(0.1, 0.3)
         pts = np.insert(np.delete(pts, i, 0), i, [c + (prev - c) * cut, c + (nxt - c) * cut], 0)
     pts = pts + rng.normal(0, 2.5, pts.shape) + rng.normal(0, 3.0, 2)
-    return Polygon(lay.px(pts))
+    return _valid(Polygon(lay.px(pts)))
+
+
+def _valid(poly: Polygon) -> Polygon | MultiPolygon:
+    """Return a valid polygonal version of a hand-made polygon (jitter can make it cross itself)."""
+    if poly.is_valid:
+        return poly
+    fixed = make_valid(poly)
+    parts = [g for g in getattr(fixed, "geoms", [fixed]) if isinstance(g, Polygon) and g.area > 0]
+    return max(parts, key=lambda g: g.area) if parts else Polygon()
 
 
 def build_layers(
@@ -109,7 +119,7 @@ def build_layers(
             pt = (inner if not inner.is_empty else footprint).representative_point()
         feats.append(LayerFeature(f"poi-{k + 1}", "poi", pt, names[k], cls, function, {}))
     for i, (poly, kind) in enumerate(lay.greens):
-        g = Polygon(lay.px(poly)).intersection(tile)
+        g = _valid(Polygon(lay.px(poly))).intersection(tile)
         if not g.is_empty and g.area > 80:
             feats.append(LayerFeature(f"green-{i}", "landuse", g, None, None, None, {"landuse": kind}))
     for i, r in enumerate(lay.roads):

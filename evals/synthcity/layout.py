@@ -379,13 +379,13 @@ class _Builder:
         front = road_sides[int(rng.integers(len(road_sides)))] if road_sides else "s"
         d, pois = build_clutter(kind, f.w, f.h, front, rng, self.arid)
         off = np.array([[1.0, 0, f.u0], [0, 1.0, f.v0]])
-        self.sites_drawing.extend(d.transformed(off, 1.0))
+        d = d.transformed(off, 1.0)
+        self.sites_drawing.extend(d)
         self.out.shop_points += [p + np.array([f.u0, f.v0]) for p in pois]
-        poly = rect(f.u0, f.v0, f.u1, f.v1)
-        if kind == "pond":
-            self.out.greens.append((poly, "water"))
+        if kind == "pond":  # the pond itself, not its parcel
+            self.out.greens += [(p, "water") for p, m in d.grounds if m == "water"]
         elif kind == "green" and f.w * f.h > 900 and rng.random() < 0.5:
-            self.out.greens.append((poly, "grass"))
+            self.out.greens.append((rect(f.u0, f.v0, f.u1, f.v1), "grass"))
 
     # ---- roads as drawings ------------------------------------------------------------------------------
     def draw_roads(self) -> None:

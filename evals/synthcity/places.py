@@ -290,8 +290,8 @@ def park(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tuple[floa
     for e in entrances[: int(rng.integers(2, 5))]:
         d.paint(curvy_path(rng, np.array(e), np.array([cx, cy]), min(w, h) * 0.12), rng.uniform(3, 5), "path")
     d.ground(ellipse(cx, cy, 9, 9, 24), "plaza")
-    d.add_trees(scatter(rng, (2, 2, w - 2, h - 2), int(w * h / 900), (2.5, 5)))
-    for _ in range(max(1, int(w * h / 9000))):
+    d.add_trees(scatter(rng, (2, 2, w - 2, h - 2), int(w * h / 600), (2.5, 5)))
+    for _ in range(max(1, int(w * h / 5000))):
         tree_clump(d, rng, rng.uniform(0, w), rng.uniform(0, h), rng.uniform(10, 25), int(rng.integers(6, 20)))
     if rng.random() < 0.6:
         _bld(d, rect(cx + 12, cy - 4, cx + 20, cy + 4), 5, _variant(rng, "roof_pavilion"), "gable")
@@ -398,28 +398,28 @@ def office_park(d: Drawing, rng: np.random.Generator, w: float, h: float) -> tup
     """Draw an office park: glass towers with long shadows, a podium, lawns, a pool and parking."""
     d.ground(rect(0, 0, w, h), "lawn")
     d.ground(rect(w * 0.1, h * 0.1, w * 0.9, h * 0.75), "plaza")
-    n = int(rng.integers(3, 8))
+    # towers on a loose grid over the plaza, one per cell, some cells left open
+    x0, y0, x1, y1 = w * 0.1, h * 0.1, w * 0.9, h * 0.75
+    nx, ny = max(1, int((x1 - x0) // 45)), max(1, int((y1 - y0) // 45))
+    cw, ch = (x1 - x0) / nx, (y1 - y0) / ny
     main = (w / 2, h / 2)
-    taken: list[tuple[float, float, float, float]] = []
-    for _ in range(n * 4):
-        s = rng.uniform(24, 42)
-        x, y = rng.uniform(w * 0.1, w * 0.9 - s), rng.uniform(h * 0.1, h * 0.75 - s)
-        if any(x < c + 10 and x + s + 10 > a and y < e + 10 and y + s + 10 > b for a, b, c, e in taken):
+    placed = 0
+    cells = [(i, j) for j in range(ny) for i in range(nx)]
+    for k, (i, j) in enumerate(cells):
+        if placed >= 2 and rng.random() < 0.3 and k < len(cells) - 1:
             continue
-        taken.append((x, y, x + s, y + s))
+        sx = min(rng.uniform(24, 42), cw - 8)
+        sy = min(sx * rng.uniform(0.7, 1.0), ch - 8)
+        if sx < 12 or sy < 12:
+            continue
+        x = x0 + i * cw + rng.uniform(4, cw - sx - 4)
+        y = y0 + j * ch + rng.uniform(4, ch - sy - 4)
         style = "glass" if rng.random() < 0.6 else "flat"
-        _bld(
-            d,
-            rect(x, y, x + s, y + s * rng.uniform(0.7, 1.0)),
-            rng.uniform(40, 140),
-            _variant(rng, "roof_glass" if style == "glass" else "roof_light"),
-            style,
-            units=0.3,
-        )
-        if len(taken) == 1:
-            main = (x + s / 2, y + s / 2)
-        if len(taken) >= n:
-            break
+        key = "roof_glass" if style == "glass" else "roof_light"
+        _bld(d, rect(x, y, x + sx, y + sy), rng.uniform(40, 140), _variant(rng, key), style, units=0.3)
+        if placed == 0:
+            main = (x + sx / 2, y + sy / 2)
+        placed += 1
     if rng.random() < 0.5:
         d.ground(rect(w * 0.45, h * 0.78, w * 0.6, h * 0.84), "pool")
     parking(d, rng, 4, h * 0.86, w - 4, h - 3, occupancy=rng.uniform(0.5, 0.9))
@@ -448,7 +448,7 @@ def residential_compound(d: Drawing, rng: np.random.Generator, w: float, h: floa
             h - 18,
             length,
             depth,
-            rng.uniform(10, 20),
+            rng.uniform(8, 14),
             gap_y,
             height,
             roof,

@@ -48,7 +48,7 @@ class _Sun:
         self.length = rng.uniform(0.45, 1.3) / gsd  # shadow pixels per metre of height
         lean_az = rng.uniform(0, 2 * np.pi)
         self.lean = np.array([np.cos(lean_az), np.sin(lean_az)]) * rng.uniform(0.0, 0.15) / gsd
-        self.strength = rng.uniform(0.5, 0.68)
+        self.strength = rng.uniform(0.58, 0.74)
 
     def shadow(self, h: float) -> np.ndarray:
         return self.dir * self.length * h
@@ -221,10 +221,10 @@ def _buildings(
                     q = np.array(
                         [cc - u1 * s1 - u2 * s2, cc + u1 * s1 - u2 * s2, cc + u1 * s1 + u2 * s2, cc - u1 * s1 + u2 * s2]
                     )
-                    unit_shadow.append(cv_pts(q + sun.shadow(1.5)))
+                    unit_shadow.append(cv_pts(q + sun.shadow(0.6)))
                     unit_polys.append(cv_pts(q))
     if unit_polys:
-        cv2.fillPoly(img, unit_shadow, (70.0, 72.0, 80.0), cv2.LINE_8, SHIFT)
+        cv2.fillPoly(img, unit_shadow, (104.0, 106.0, 114.0), cv2.LINE_8, SHIFT)
         cv2.fillPoly(img, unit_polys, (205.0, 205.0, 202.0), cv2.LINE_8, SHIFT)
 
 
