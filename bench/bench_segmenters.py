@@ -40,8 +40,9 @@ def machine_info() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    load = "n/a" if not hasattr(os, "getloadavg") else " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
-        f"cpu: {cpu}; cores: {os.cpu_count()}; torch threads: {torch.get_num_threads()}; "
+        f"cpu: {cpu}; cores: {os.cpu_count()}; load average: {load}; torch threads: {torch.get_num_threads()}; "
         f"python {platform.python_version()}; torch {torch.__version__}; opencv {cv2.__version__}"
     )
 
@@ -197,19 +198,112 @@ def synthcity_scenes(n: int) -> Callable[[], list[tuple[str, np.ndarray, list[np
     return load
 
 
+def random_boxes(rng: np.random.Generator, n: int, size: int) -> list[InstancePrompt]:
+    """Return ``n`` random box prompts of 40-250 px inside a size x size image."""
+    out = []
+    for _ in range(n):
+        w, h = rng.uniform(40, 250, 2)
+        x, y = rng.uniform(0, size - w), rng.uniform(0, size - h)
+        out.append(InstancePrompt(box=Box(x1=x, y1=y, x2=x + w, y2=y + h)))
+    return out
+
+
+def bench_classical_speed(size: int = 768, repeats: int = 5) -> dict[str, float]:
+    """Return median ms per box of the classical segmenter on synthetic scenes (4-box queries, oracle boxes)."""
+    seg = make_segmenter("classical")
+    per_box = []
+    for seed in range(repeats):
+        img, masks = synthetic_scene(100 + seed, size)
+        seg.set_scene(f"speed-{seed}", img)
+        prompts = [InstancePrompt(box=mask_box(m, 2.0)) for m in masks]
+        t = time.perf_counter()
+        seg.predict(prompts)
+        per_box.append((time.perf_counter() - t) * 1000 / len(prompts))
+    return {"ms_per_box_median": statistics.median(per_box), "boxes_per_query": len(prompts)}
+
+
+def bench_sam2(model: str = "random:tiny", size: int = 768, repeats: int = 3) -> dict[str, float]:
+    """Return SAM 2 set_scene seconds and predict ms for 1/4/16 boxes (medians), and encodes per query."""
+    import warnings
+
+    import torch
+
+    from tools.segmenters.sam2_backend import Sam2Segmenter
+
+    warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
+
+    rng = np.random.default_rng(0)
+    t = time.perf_counter()
+    seg = Sam2Segmenter(model=model, device="auto")
+    out: dict[str, float] = {"build_s": time.perf_counter() - t}
+    images = [rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for _ in range(repeats + 1)]
+    encode_s = []
+    for i, img in enumerate(images):
+        t = time.perf_counter()
+        seg.set_scene(f"enc-{i}", img)
+        if i:  # the first encode is a warm-up
+            encode_s.append(time.perf_counter() - t)
+    out["set_scene_s_median"] = statistics.median(encode_s)
+    for n in (1, 4, 16):
+        prompts = random_boxes(rng, n, size)
+        seg.predict(prompts)  # warm-up
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            seg.predict(prompts)
+            times.append((time.perf_counter() - t) * 1000)
+        out[f"predict_ms_{n}_boxes_median"] = statistics.median(times)
+    before = seg.encode_count
+    query_image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    seg.set_scene("query", query_image)  # stage 1: localize -> segment
+    seg.predict(random_boxes(rng, 3, size))
+    seg.set_scene("query", query_image)  # stage 2: refine -> segment
+    seg.predict(random_boxes(rng, 3, size))
+    out["encodes_per_query"] = seg.encode_count - before
+    out["device"] = seg.device  # type: ignore[assignment]
+    out["torch_threads"] = torch.get_num_threads()
+    return out
+
+
+def _fmt(r: dict) -> str:
+    return ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items())
+
+
 def main() -> None:
     """Run the benchmark and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", type=int, default=20, help="synthetic scenes for the IoU table")
-    ap.add_argument("--synthcity", type=int, default=50, help="SynthCity test samples for the IoU table")
-    ap.add_argument("--no-sam2", action="store_true", help="skip the random-tiny SAM 2 timings")
+    ap.add_argument("--synthcity", type=int, default=50, help="SynthCity test samples for the IoU table (0 skips)")
+    ap.add_argument("--sam2", default="random:tiny", help="SAM 2 model to time ('' skips)")
     args = ap.parse_args()
     print(machine_info())
+
+    print("\n== classical: speed at 768x768 ==")
+    print(_fmt(bench_classical_speed()))
+
+    print("\n== classical vs box-as-mask, oracle boxes (bbox + 2 px) ==")
+    print("| data | prompt | instances | classical mIoU | box mIoU | worse than box | fallback | ms/box |")
+    print("|---|---|---|---|---|---|---|---|")
     classical = make_segmenter("classical")
-    for name, loader in [("shapes", synthetic_scenes(args.shapes))]:
+    loaders = [("shapes", synthetic_scenes(args.shapes))]
+    if args.synthcity:
+        loaders.append(("synthcity-test", synthcity_scenes(args.synthcity)))
+    for name, loader in loaders:
         for pts in (False, True):
-            r = eval_iou(classical, loader, points=pts)
-            print(f"{name} points={pts}: {r}")
+            try:
+                r = eval_iou(classical, loader, points=pts)
+            except ImportError as e:
+                print(f"| {name} | skipped: {e} |")
+                break
+            prompt = "box + 1 positive point" if pts else "box"
+            print(
+                f"| {name} | {prompt} | {r['n']} | {r['seg']:.3f} | {r['box']:.3f} | {r['worse']:.1%} "
+                f"| {r['fallback']:.1%} | {r['ms_per_box']:.0f} |"
+            )
+
+    if args.sam2:
+        print(f"\n== SAM 2 {args.sam2} at 768x768 (random weights: speed only) ==")
+        print(_fmt(bench_sam2(args.sam2)))
 
 
 if __name__ == "__main__":

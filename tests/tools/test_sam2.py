@@ -211,3 +211,8 @@ def test_a_checkpoint_that_does_not_match_its_config_is_an_input_error(tmp_path:
     torch.save({"model": {"not_a_sam_weight": torch.zeros(1)}}, ckpt)
     with pytest.raises(InputError, match="matches the config"):
         Sam2Segmenter(str(ckpt), device="cpu", image_size=256)
+
+
+def test_an_unknown_config_name_is_an_input_error() -> None:
+    with pytest.raises(InputError, match=r"bad SAM 2 config 'configs/nope\.yaml'.*sam2\.1_hiera_t\.yaml"):
+        Sam2Segmenter("random:tiny", config="configs/nope.yaml", device="cpu")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.errors import InputError, lazy_import
+from tools.errors import BackendError, InputError, lazy_import
 from tools.models import looks_like_hub_id, resolve
 from tools.schemas import InstancePrompt
 from tools.segmenters import SegmentResult
@@ -46,6 +46,8 @@ SAM2_MODELS: dict[str, tuple[str, str]] = {
 
 _SIZE_CODES = {"tiny": "t", "t": "t", "small": "s", "s": "s", "base_plus": "b+", "b+": "b+", "large": "l", "l": "l"}
 _RANDOM_PREFIX = "random:"
+_PREDICTOR_STATE = ("_bb_feat_sizes", "_features", "_orig_hw", "_is_image_set", "_is_batch")
+"""Private state of SAM2ImagePredictor that the per-scene feature cache saves and restores."""
 _CKPT_NAME = re.compile(r"(sam2(?:\.1)?)_hiera_(tiny|small|base_plus|large|t|s|b\+|l)\b")
 
 
@@ -143,20 +145,14 @@ class Sam2Segmenter:
         overrides = [f"++model.image_size={image_size}"] if image_size else []
         try:
             sam = build_sam.build_sam2(config_name, ckpt, device=dev, mode="eval", hydra_overrides_extra=overrides)
-        except (RuntimeError, KeyError, ValueError, OSError) as e:
-            raise InputError(
-                f"cannot build SAM 2 from config {config_name} and checkpoint {ckpt}: {e}; "
-                "check that the checkpoint matches the config (pass config=...)"
-            ) from e
-        except Exception as e:  # Hydra reports an unknown config name with its own exception types
-            if type(e).__module__.startswith(("hydra", "omegaconf")):
-                raise InputError(
-                    f"unknown SAM 2 config {config_name!r} ({e}); use a name like configs/sam2.1/sam2.1_hiera_t.yaml"
-                ) from e
-            raise
+        except Exception as e:
+            raise _build_error(e, config_name, ckpt, torch) from e
         if dev.startswith("cpu"):
             torch.set_flush_denormal(True)
         self._predictor = predictor_mod.SAM2ImagePredictor(sam, mask_threshold=0.0)
+        missing = [a for a in _PREDICTOR_STATE if not hasattr(self._predictor, a)]
+        if missing:
+            raise BackendError(f"this sam2 version's image predictor lacks {missing}; install sam2==1.1.0")
         size = sam.image_size
         # The predictor hard-codes the feature sizes of a 1024 input; derive them from the model instead.
         self._predictor._bb_feat_sizes = [(size // 4, size // 4), (size // 8, size // 8), (size // 16, size // 16)]
@@ -251,6 +247,23 @@ class Sam2Segmenter:
         if self.device.startswith("cuda"):
             stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
         return stack
+
+
+def _build_error(e: Exception, config_name: str, ckpt: str | None, torch: Any) -> Exception:
+    """Return the error to raise for a failed ``build_sam2``: whose fault, and the fix."""
+    if isinstance(e, torch.cuda.OutOfMemoryError):
+        return BackendError(f"out of GPU memory building SAM 2 ({config_name}); use a smaller model or device='cpu'")
+    if type(e).__module__.startswith(("hydra", "omegaconf")):  # an unknown config name, or a bad override
+        first_line = (str(e).splitlines() or [type(e).__name__])[0]
+        return InputError(
+            f"bad SAM 2 config {config_name!r} ({first_line}); use a name like configs/sam2.1/sam2.1_hiera_t.yaml"
+        )
+    if isinstance(e, RuntimeError | KeyError | ValueError | OSError) and ckpt is not None:
+        return InputError(
+            f"cannot load SAM 2 checkpoint {ckpt} into config {config_name}: {e}; "
+            "check that the checkpoint matches the config (pass config=...)"
+        )
+    return BackendError(f"building SAM 2 from {config_name} failed: {e}")
 
 
 def _pick_device(torch: Any, device: str) -> str:
