@@ -238,3 +238,21 @@ def curvy_path(rng: np.random.Generator, p0: np.ndarray, p1: np.ndarray, wiggle:
     k = rng.normal(0, 1, 2)
     off = wiggle * (k[0] * np.sin(np.pi * t) + 0.5 * k[1] * np.sin(2 * np.pi * t))
     return base + off * normal
+
+
+def bld(
+    d: Drawing,
+    poly: np.ndarray,
+    height: float,
+    roof: str,
+    style: str = "flat",
+    along_x: bool = True,
+    units: float = 0.0,
+) -> None:
+    """Add a building whose ridge runs along x (or y), with rooftop plant density ``units``."""
+    d.building(Building(poly, height, roof, style, np.array([1.0, 0.0]) if along_x else np.array([0.0, 1.0]), units))
+
+
+def variant(rng: np.random.Generator, key: str) -> str:
+    """Return a palette key with a random variant index: ``"roof_res:3"``."""
+    return f"{key}:{int(rng.integers(0, 8))}"
