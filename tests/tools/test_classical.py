@@ -153,6 +153,16 @@ def test_a_shape_that_fills_its_box_answers_the_box() -> None:
     assert iou(res.masks[0], square) >= 0.95
 
 
+def test_a_loose_box_around_a_filled_rectangle_gives_the_rectangle() -> None:
+    image = noisy_background(16)
+    rect = draw(image, [(70, 80), (150, 80), (150, 150), (70, 150)], (200, 60, 50), seed=17)
+    seg = ClassicalSegmenter()
+    seg.set_scene("loose", image)
+    res = seg.predict([InstancePrompt(box=bbox(rect, pad=8))])  # ~10% slack on every side
+    assert res.sources == ["model"]
+    assert iou(res.masks[0], rect) >= 0.9
+
+
 def test_box_partly_outside_the_image_is_clipped() -> None:
     image = noisy_background(10)
     corner = draw(image, [(0, 0), (70, 0), (70, 20), (25, 20), (25, 50), (0, 50)], (30, 30, 200), seed=11)
