@@ -10,6 +10,8 @@ written into datasets and results.
 ['clinic', 'hospital']
 >>> match_class("Primary schools")
 'school'
+>>> match_class("universities"), match_class("campus")
+('university', 'university')
 >>> match_function("places for healthcare")
 'healthcare'
 """
@@ -273,8 +275,16 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+def _singular_word(w: str) -> str:
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us")):
+        return w[:-1]
+    return w
+
+
 def _singular(words: str) -> str:
-    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words.split())
+    return " ".join(_singular_word(w) for w in words.split())
 
 
 def _phrase_in(phrase: str, text: str) -> bool:

@@ -12,7 +12,7 @@ import typer
 
 
 def synth_command(
-    out: Annotated[Path, typer.Argument(help="Output folder: <out>/<split>/<id>/... and <out>/<split>.parquet.")],
+    out: Annotated[Path, typer.Option(help="Output folder: <out>/<split>/<id>/... and <out>/<split>.parquet.")],
     split: Annotated[
         str, typer.Option(help="Split: train, val, test, ood-mapstyle, ood-region or ood-classes.")
     ] = "test",

@@ -303,20 +303,13 @@ def test_encoded_files_match_the_sample():
 # ------------------------------------------------------------------------------------------------ the command
 
 
-def _app():
-    import typer
-
-    from evals.synthcity.command import synth_command
-
-    app = typer.Typer()
-    app.command()(synth_command)
-    return app
-
-
 def test_synth_command_writes_and_summarises(tmp_path):
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(_app(), [str(tmp_path), "--n", "2", "--size", "128", "--split", "ood-region"])
+    from agent.cli import app
+
+    args = ["synth", "--out", str(tmp_path), "--n", "2", "--size", "128", "--split", "ood-region"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "multi-instance" in result.output and "levels:" in result.output
     assert len(list((tmp_path / "ood-region").iterdir())) == 2 and (tmp_path / "ood-region.parquet").is_file()
@@ -330,6 +323,9 @@ def test_synth_command_writes_and_summarises(tmp_path):
 def test_synth_command_rejects_bad_input(tmp_path, args, needle):
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(_app(), [str(tmp_path), *args])
-    assert isinstance(result.exception, InputError) and needle in str(result.exception)
+    from agent.cli import app
+
+    result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path), *args])
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
     assert not any(tmp_path.iterdir())
