@@ -92,7 +92,8 @@ def main() -> None:
     ]
     for policy, r in results.items():
         rep = r["report"]
-        for name, s in {"all": rep["overall"], **rep["per_level"]}.items():
+        levels = [k for k in ("name", "class", "function", "unknown") if k in rep["per_level"]]
+        for name, s in {"all": rep["overall"], **{k: rep["per_level"][k] for k in levels}}.items():
             lines.append(f"| {policy} | {name} | {s['n']} | {fmt(s, 'giou')} | {fmt(s, 'ciou')} | {fmt(s, 'f1')} |")
     lines += [
         "",

@@ -219,12 +219,44 @@ def instance_counts(
     >>> instance_counts(np.zeros_like(t), t)
     InstanceCounts(tp=0, fp=0, fn=2)
     """
-    truths = components(truth, min_area)
+    t_labels, t_areas = component_labels(truth, min_area)
+    n_t = len(t_areas)
     if pred_instances is None:
-        preds = components(pred, min_area)
+        p_labels, p_areas = component_labels(pred, min_area)
+        joint = np.bincount((p_labels.astype(np.int64) * (n_t + 1) + t_labels).ravel(),
+                            minlength=(len(p_areas) + 1) * (n_t + 1))  # fmt: skip
+        inter = joint.reshape(len(p_areas) + 1, n_t + 1)[1:, 1:]
     else:
-        preds = [np.asarray(m, bool) for m in pred_instances if np.count_nonzero(m) > min_area]
-    return match_instances(preds, truths)
+        masks = [np.asarray(m, bool) for m in pred_instances]
+        p_areas = np.array([int(np.count_nonzero(m)) for m in masks], dtype=np.int64)
+        keep = p_areas > min_area
+        masks, p_areas = [m for m, k in zip(masks, keep, strict=True) if k], p_areas[keep]
+        rows = [np.bincount(t_labels[m], minlength=n_t + 1)[1:] for m in masks]
+        inter = np.stack(rows) if rows else np.zeros((0, n_t), np.int64)
+    union = p_areas[:, None] + t_areas[None, :] - inter
+    iou = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    tp = match_count(iou)
+    return InstanceCounts(tp, len(p_areas) - tp, n_t - tp)
+
+
+def component_labels(mask: np.ndarray, min_area: int = MIN_INSTANCE_AREA) -> tuple[np.ndarray, np.ndarray]:
+    """Label the 8-connected components larger than ``min_area`` pixels 1..K (0 elsewhere); return labels, areas.
+
+    >>> import numpy as np
+    >>> m = np.zeros((6, 6), bool); m[0:4, 0:4] = True; m[5, 5] = True
+    >>> labels, areas = component_labels(m)
+    >>> int(labels.max()), areas.tolist()
+    (1, [16])
+    """
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((np.asarray(mask) != 0).astype(np.uint8), connectivity=8)
+    areas = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
+    keep = areas > min_area
+    keep[0] = False
+    lut = np.zeros(n, np.int32)
+    lut[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    return lut[labels], areas[keep]
 
 
 def prf1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:

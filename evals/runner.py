@@ -242,7 +242,7 @@ class SampleEvaluator:
     def evaluate(self, sample: Any) -> dict[str, Any]:
         """Run one sample and return its result row (never raises except `BackendError`)."""
         from agent.run import run_query
-        from evals.metrics import components, instance_counts, iou_counts, sample_iou
+        from evals.metrics import instance_counts, iou_counts, sample_iou
 
         row: dict[str, Any] = {
             "id": sample.id,
@@ -298,7 +298,7 @@ class SampleEvaluator:
             "tp": counts.tp,
             "fp": counts.fp,
             "fn": counts.fn,
-            "truth_instances": len(components(truth)),
+            "truth_instances": counts.tp + counts.fn,
             "pred_instances": counts.tp + counts.fp,
             "format_failures": result.format_failures if result is not None else 0,
             "failures": [s.failure for s in stages if not s.ok],

@@ -162,3 +162,28 @@ def test_bootstrap_needs_two_samples_and_empty_sets_have_no_metrics():
     assert bootstrap_ci(one) == {"giou": None, "ciou": None, "f1": None}
     empty = summarize(SampleCounts(*(np.array([], dtype=np.int64) for _ in range(5))))
     assert empty["n"] == 0 and empty["giou"] is None and empty["ci95"] is None
+
+
+def test_fast_instance_counts_agree_with_the_plain_definition():
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        shape = (48, 48)
+        truth = np.zeros(shape, bool)
+        pred = np.zeros(shape, bool)
+        instances = []
+        for m in (truth, pred):
+            for _ in range(int(rng.integers(0, 4))):
+                y, x = rng.integers(0, 40, 2)
+                h, w = rng.integers(2, 14, 2)
+                m[y : y + h, x : x + w] = True
+        for _ in range(int(rng.integers(0, 4))):
+            inst = np.zeros(shape, bool)
+            y, x = rng.integers(0, 40, 2)
+            h, w = rng.integers(2, 14, 2)
+            inst[y : y + h, x : x + w] = True
+            instances.append(inst)
+        truths = components(truth)
+        expected_cc = metrics.match_instances(components(pred), truths)
+        assert instance_counts(pred, truth) == expected_cc
+        given = [m for m in instances if m.sum() > metrics.MIN_INSTANCE_AREA]
+        assert instance_counts(pred, truth, instances) == metrics.match_instances(given, truths)
