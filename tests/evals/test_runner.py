@@ -243,19 +243,25 @@ def test_random_refine_keeps_the_boxes_and_adds_a_point_inside():
 # ----------------------------------------------------------------------------------------------- SynthCity
 
 
-def test_synthcity_raw_and_parquet_give_the_same_results(tmp_path):
+def test_synthcity_raw_and_parquet_hold_the_same_samples(tmp_path):
+    from evals.datasets import make_dataset
     from evals.synthcity import generate
 
     root = generate(tmp_path / "synth", "test", 3, seed=0, size=256, progress=False)
-    results = {}
-    for fmt, spec in (("raw", f"synth:{root}"), ("parquet", f"synth:{root / 'test.parquet'}")):
-        out = tmp_path / fmt
-        run_eval(EvalConfig(data=spec, policy="oracle-box", out=out), progress=False)
-        report = write_report(out, plots=False)
-        assert report["level_sources"]["sidecar"] == 3
-        results[fmt] = _rows(out)
-    assert results["raw"] == results["parquet"]
-    assert all(r["socio_class"] and r["level"] in ("name", "class", "function") for r in results["raw"].values())
+    raw, pq = make_dataset(f"synth:{root}"), make_dataset(f"synth:{root / 'test.parquet'}")
+    assert (raw.format, pq.format) == ("raw", "parquet")
+    assert raw.ids() == pq.ids()
+    for a, b in zip(raw, pq, strict=True):
+        assert (a.query, a.level, a.level_source, a.socio_class) == (b.query, b.level, "sidecar", b.socio_class)
+        sa, sb = a.load_scene(), b.load_scene()
+        assert np.array_equal(sa.sat, sb.sat) and np.array_equal(sa.map, sb.map)
+        assert np.array_equal(sa.truth, sb.truth) and sa.truth.any()
+        assert sa.georef is not None and sa.layers and sb.layers == []  # parquet has no layers
+    out = tmp_path / "oracle"
+    run_eval(EvalConfig(data=f"synth:{root}", policy="oracle-box", out=out), progress=False)
+    report = write_report(out, plots=False)
+    assert report["level_sources"]["sidecar"] == 3 and report["n_errors"] == 0
+    assert report["overall"]["f1"] > 0.5
 
 
 def test_map_policy_runs_on_synthcity_layers(tmp_path):
