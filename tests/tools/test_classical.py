@@ -103,15 +103,14 @@ def test_negative_point_inside_a_hole_keeps_the_hole_open() -> None:
     image = noisy_background(6)
     disc = np.zeros(image.shape[:2], np.uint8)
     cv2.circle(disc, (125, 125), 70, 1, -1)
-    image[disc > 0] = (220, 220, 210)
+    image[disc > 0] = (40, 160, 220)
     hole = np.zeros_like(disc)
     cv2.circle(hole, (125, 125), 25, 1, -1)
     image[hole > 0] = noisy_background(8)[hole > 0]
     seg = ClassicalSegmenter()
     seg.set_scene("ring", image)
-    res = seg.predict(
-        [InstancePrompt(box=bbox(disc > 0)), InstancePrompt(box=bbox(disc > 0), points=[Point(x=125, y=125, label=0)])]
-    )
+    box = bbox(disc > 0, pad=10)  # the disc covers 60% of it
+    res = seg.predict([InstancePrompt(box=box), InstancePrompt(box=box, points=[Point(x=125, y=125, label=0)])])
     filled, kept_open = res.masks
     assert res.sources == ["model", "model"]
     assert filled[125, 125]  # holes are filled by default
@@ -143,14 +142,16 @@ def test_a_mask_that_does_not_span_a_box_falls_back_unless_a_negative_point_says
     assert iou(res.masks[1], part) >= 0.8
 
 
-def test_a_shape_that_fills_its_box_answers_the_box() -> None:
+def test_a_shape_that_fills_its_box_answers_the_box_unless_it_clearly_stands_out() -> None:
     image = noisy_background(14)
-    square = draw(image, [(60, 60), (160, 60), (160, 160), (60, 160)], (30, 200, 60), seed=15)
+    faint = draw(image, [(30, 30), (110, 30), (110, 110), (30, 110)], (130, 118, 100), seed=15)
+    vivid = draw(image, [(140, 140), (220, 140), (220, 220), (140, 220)], (30, 200, 60), seed=16)
     seg = ClassicalSegmenter()
-    seg.set_scene("square", image)
-    res = seg.predict([InstancePrompt(box=bbox(square, pad=1))])
-    assert res.sources == ["box-fallback"]
-    assert iou(res.masks[0], square) >= 0.95
+    seg.set_scene("squares", image)
+    res = seg.predict([InstancePrompt(box=bbox(faint, pad=1)), InstancePrompt(box=bbox(vivid, pad=1))])
+    assert res.sources == ["box-fallback", "model"]
+    assert iou(res.masks[0], faint) >= 0.95
+    assert iou(res.masks[1], vivid) >= 0.95
 
 
 def test_a_loose_box_around_a_filled_rectangle_gives_the_rectangle() -> None:
