@@ -9,6 +9,11 @@ Output folder (``--out``):
   mid-write) is cut off and its sample run again, so nothing is lost or duplicated.
 - ``masks/<id>.png``: the predicted mask, 0/255, the size of the truth mask (written atomically).
 
+``--limit N`` evaluates the first N samples in id order; the report covers every row in results.jsonl.
+A resumed or parallel run writes the same rows as an uninterrupted one when the policy and segmenter are
+deterministic per sample (the baselines and the map policy are; the classical segmenter is only when
+OpenCV's RNG is seeded where GrabCut runs).
+
 Errors, decided here:
 
 - A sample whose files are missing or corrupt (`InputError` while loading) becomes a row with
