@@ -117,6 +117,8 @@ def build_layers(
                 continue
             inner = footprint.buffer(-3)
             pt = (inner if not inner.is_empty else footprint).representative_point()
+            if pt.is_empty:  # the site lies outside the tile (small tiles): no point to show
+                continue
         feats.append(LayerFeature(f"poi-{k + 1}", "poi", pt, names[k], cls, function, {}))
     for i, (poly, kind) in enumerate(lay.greens):
         g = _valid(Polygon(lay.px(poly))).intersection(tile)
