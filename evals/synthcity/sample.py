@@ -28,6 +28,7 @@ from tools.taxonomy import CLASSES
 
 MIN_SIZE = 128
 MIN_VISIBLE_PX = 40
+MAX_LAYOUT_ATTEMPTS = 8
 
 
 @dataclass
@@ -112,11 +113,18 @@ def generate_sample(seed: int, index: int, split: str = "test", size: int = 768,
     season = str(r_plan.choice(SEASONS)) if region == "temperate" else "summer"
     style = str(r_plan.choice(spec.map_styles))
     namegen = NameGenerator(r_names)
-    lay = build_layout(r_layout, plan, size, gsd, namegen, arid=region == "arid")
-
-    polys = [site_polygon(lay, k) for k in range(len(lay.sites))]
-    labels = render_labels(polys, size)
-    counts = np.bincount(labels.ravel(), minlength=len(polys) + 1)
+    for attempt in range(MAX_LAYOUT_ATTEMPTS):
+        if attempt:  # the primary target did not show in the tile (small tiles): lay the city out again
+            r_layout = np.random.default_rng(np.random.SeedSequence([int(seed), spec.code, int(index), attempt]))
+        lay = build_layout(r_layout, plan, size, gsd, namegen, arid=region == "arid")
+        polys = [site_polygon(lay, k) for k in range(len(lay.sites))]
+        labels = render_labels(polys, size)
+        counts = np.bincount(labels.ravel(), minlength=len(polys) + 1)
+        if counts[1] >= MIN_VISIBLE_PX:
+            break
+    else:
+        raise InputError(f"could not fit a visible {plan.targets[0]} into a {size}px tile at {gsd} m/px; "
+                         "use a larger --size or --gsd")  # fmt: skip
     keep = [k for k in range(len(polys)) if counts[k + 1] >= MIN_VISIBLE_PX or k == 0]
     if len(keep) < len(polys):
         lay.sites = [lay.sites[k] for k in keep]
