@@ -282,7 +282,7 @@ def _fmt(r: dict) -> str:
 def main() -> None:
     """Run the benchmark and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shapes", type=int, default=20, help="synthetic scenes for the IoU table")
+    ap.add_argument("--shapes", type=int, default=20, help="synthetic scenes for the IoU table (0 skips)")
     ap.add_argument("--synthcity", type=int, default=50, help="SynthCity test samples for the IoU table (0 skips)")
     ap.add_argument("--sam2", default="random:tiny", help="SAM 2 model to time ('' skips)")
     args = ap.parse_args()
@@ -295,7 +295,7 @@ def main() -> None:
     print("| data | prompt | instances | classical mIoU | box mIoU | worse than box | fallback | ms/box |")
     print("|---|---|---|---|---|---|---|---|")
     classical = make_segmenter("classical")
-    loaders = [("shapes", synthetic_scenes(args.shapes))]
+    loaders = [("shapes", synthetic_scenes(args.shapes))] if args.shapes else []
     if args.synthcity:
         loaders.append(("synthcity-test", synthcity_scenes(args.synthcity)))
     variants = [(0.0, False), (0.0, True), (0.05, False), (0.1, False)]
