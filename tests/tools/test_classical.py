@@ -224,3 +224,29 @@ def test_rgba_image_is_accepted(l_shape: tuple[np.ndarray, np.ndarray]) -> None:
 def test_unknown_option_raises_input_error() -> None:
     with pytest.raises(InputError, match="iterations"):
         make_segmenter("classical", iteratons=5)
+
+
+def test_masks_are_identical_across_runs_and_threads():
+    """GrabCut's k-means uses OpenCV's per-thread RNG; the segmenter seeds it, so results never drift."""
+    import threading
+
+    from tools.schemas import Box, InstancePrompt
+    from tools.segmenters.classical import ClassicalSegmenter
+
+    rng = np.random.default_rng(5)
+    img = rng.normal(120, 30, (200, 200, 3)).clip(0, 255).astype(np.uint8)
+    img[60:140, 50:150] = rng.normal((90, 150, 60), 35, (80, 100, 3)).clip(0, 255).astype(np.uint8)
+    prompts = [InstancePrompt(box=Box(x1=40, y1=50, x2=160, y2=150))]
+    results = []
+
+    def run() -> None:
+        seg = ClassicalSegmenter()
+        seg.set_scene("s", img)
+        results.append(seg.predict(prompts).masks[0])
+
+    run()
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    run()
+    assert all(np.array_equal(results[0], r) for r in results[1:])

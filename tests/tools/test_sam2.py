@@ -216,3 +216,15 @@ def test_a_checkpoint_that_does_not_match_its_config_is_an_input_error(tmp_path:
 def test_an_unknown_config_name_is_an_input_error() -> None:
     with pytest.raises(InputError, match=r"bad SAM 2 config 'configs/nope\.yaml'.*sam2\.1_hiera_t\.yaml"):
         Sam2Segmenter("random:tiny", config="configs/nope.yaml", device="cpu")
+
+
+def test_cpu_inference_leaves_ieee_subnormals_alone(tiny_sam2):
+    """Flushing denormals is processor-wide state: it must not outlive a SAM 2 call."""
+    import sys
+
+    from tools.schemas import Box, InstancePrompt
+
+    tiny = np.float64(sys.float_info.min) / 2**10
+    tiny_sam2.set_scene("subnormal-check", random_image(9, 64, 64))
+    tiny_sam2.predict([InstancePrompt(box=Box(x1=4, y1=4, x2=40, y2=40))])
+    assert tiny * 1.0 != 0.0

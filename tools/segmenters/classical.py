@@ -207,6 +207,9 @@ class ClassicalSegmenter:
 
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         try:
+            # GrabCut's k-means draws from OpenCV's per-thread RNG: seed it so that the same image and
+            # prompts give the same mask on every run, thread and worker.
+            cv2.setRNGSeed(0)
             cv2.grabCut(small, seeds, None, bgd, fgd, cfg.iterations, cv2.GC_INIT_WITH_MASK)
         except cv2.error:
             return None

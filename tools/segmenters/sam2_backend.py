@@ -147,8 +147,6 @@ class Sam2Segmenter:
             sam = build_sam.build_sam2(config_name, ckpt, device=dev, mode="eval", hydra_overrides_extra=overrides)
         except Exception as e:
             raise _build_error(e, config_name, ckpt, torch) from e
-        if dev.startswith("cpu"):
-            torch.set_flush_denormal(True)
         self._predictor = predictor_mod.SAM2ImagePredictor(sam, mask_threshold=0.0)
         missing = [a for a in _PREDICTOR_STATE if not hasattr(self._predictor, a)]
         if missing:
@@ -246,6 +244,11 @@ class Sam2Segmenter:
         stack.enter_context(torch.inference_mode())
         if self.device.startswith("cuda"):
             stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
+        elif torch.set_flush_denormal(True):
+            # Denormals make CPU matmuls many times slower (badly so with random weights). Flushing them is
+            # processor-wide state, so it is switched off again when the call ends: other code in the
+            # process (numpy, hypothesis) must keep IEEE subnormals.
+            stack.callback(torch.set_flush_denormal, False)
         return stack
 
 
