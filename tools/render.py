@@ -69,10 +69,15 @@ def draw_points(image: np.ndarray, prompts: Sequence[InstancePrompt], radius: in
 def tint(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int], alpha: float) -> np.ndarray:
     """Return a copy of ``image`` with ``color`` blended in at ``alpha`` where ``mask`` is set."""
     out = image.copy()
-    if mask.any():
-        m = mask.astype(bool)
-        blended = out[m].astype(np.float32) * (1 - alpha) + np.asarray(color, np.float32) * alpha
-        out[m] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return out
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1  # work on the mask's bounding box only
+    crop = out[y0:y1, x0:x1]
+    solid = np.empty_like(crop)
+    solid[:] = color
+    blended = cv2.addWeighted(crop, 1.0 - alpha, solid, alpha, 0.0)
+    np.copyto(crop, blended, where=mask[y0:y1, x0:x1, None].astype(bool))
     return out
 
 

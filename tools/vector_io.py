@@ -19,13 +19,16 @@ def mask_polygons(mask: np.ndarray, min_area_px: float = 4.0, simplify_px: float
         min_area_px: drop polygons smaller than this many square pixels.
         simplify_px: Douglas-Peucker tolerance in pixels (0 keeps the exact staircase outline).
     """
+    from affine import Affine
     from rasterio.features import shapes
 
-    m = np.ascontiguousarray(mask, dtype=np.uint8)
-    if not m.any():
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
         return []
+    y0, x0 = int(rows[0]), int(cols[0])
+    m = np.ascontiguousarray(mask[y0 : rows[-1] + 1, x0 : cols[-1] + 1], dtype=np.uint8)  # the mask's bounding box
     polys = []
-    for geom, value in shapes(m, mask=m.astype(bool), connectivity=8):
+    for geom, value in shapes(m, mask=m.astype(bool), connectivity=8, transform=Affine.translation(x0, y0)):
         if value != 1:
             continue
         poly = shape(geom)
