@@ -8,7 +8,7 @@ interrupted run never leaves a half-written sample and a rerun skips complete on
 Parquet: ``<out>/<split>.parquet`` with columns id, problem, map_image, sat_image, mask_label (each a struct of
 PNG bytes and a path, as HF ``datasets.Image`` stores them), level, socio_class, socio_function.
 
-Bytes are deterministic: PNGs by PIL at fixed compression levels, the GeoTIFF by rasterio (deflate), JSON
+Bytes are deterministic: PNGs at fixed compression settings, the GeoTIFF by rasterio (deflate), JSON
 with sorted keys, parquet by pyarrow.
 """
 
@@ -34,8 +34,8 @@ from tools.errors import InputError
 
 FORMATS = ("raw", "parquet")
 RAW_FILES = ("map.png", "sat.png", "mask.png", "question.json", "meta.json", "sat.tif", "georef.json", "layers.geojson")
-PNG_LEVEL = {"sat": 1, "map": 6, "mask": 6}
-"""PIL compress_level per image: fast for the noisy satellite image, tight for the flat map and mask."""
+PNG_LEVEL = {"map": 6, "mask": 6}
+"""PIL compress_level for the flat map and mask (the noisy satellite image goes through `noisy_png_bytes`)."""
 ROW_GROUP = 16
 
 
@@ -44,6 +44,21 @@ def png_bytes(arr: np.ndarray, level: int) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG", compress_level=level)
     return buf.getvalue()
+
+
+def noisy_png_bytes(rgb: np.ndarray) -> bytes:
+    """Encode a noisy (H, W, 3) uint8 RGB image (the satellite tile) as PNG, fast and deterministically.
+
+    Huffman-only deflate skips the string matching that finds almost nothing in image noise: on a 768 px tile
+    it is about twice as fast as zlib level 1 and gives a ~10% smaller file.
+    """
+    import cv2
+
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), params)
+    if not ok:  # pragma: no cover - only on an invalid array, which the generator never makes
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()
 
 
 def geotiff_bytes(sat: np.ndarray, crs: str, transform: Sequence[float]) -> bytes:
@@ -81,7 +96,7 @@ def encode_sample(s: SynthSample) -> dict[str, bytes]:
     meta = s.scene.meta
     return {
         "map.png": png_bytes(s.scene.map, PNG_LEVEL["map"]),
-        "sat.png": png_bytes(s.scene.sat, PNG_LEVEL["sat"]),
+        "sat.png": noisy_png_bytes(s.scene.sat),
         "mask.png": png_bytes(s.scene.truth.astype(np.uint8) * 255, PNG_LEVEL["mask"]),
         "question.json": _json({"problem": s.query}),
         "meta.json": _json(meta),
