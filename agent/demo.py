@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from agent.outputs import atomic_write_bytes, write_outputs
+from agent.outputs import write_outputs
 from agent.run import run_query
+from tools.files import atomic_write_bytes
 from tools.raster_io import write_geotiff
 from tools.segmenters import make_segmenter
 

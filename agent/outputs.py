@@ -7,43 +7,17 @@ interrupted or failed run never leaves a half-written file in the output folder.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from agent.result import AgentResult
+from tools.files import atomic_write_bytes, png_bytes
 from tools.render import render_user_overlay, side_by_side
 from tools.scene import Scene
 from tools.schemas import InstancePrompt
 from tools.vector_io import instances_geojson, mask_polygons
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file in the same folder and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """Encode an (H, W) or (H, W, 3) uint8 array as PNG."""
-    import io
-
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG", compress_level=3)
-    return buf.getvalue()
 
 
 def result_document(result: AgentResult) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import SampleCounts, percentile, summarize
-from evals.runner import CONFIG, RESULTS, atomic_write_bytes, read_results
+from evals.runner import CONFIG, RESULTS, read_results
+from tools.files import atomic_write_bytes
 
 LEVEL_KEYS = ("name", "class", "function")
 BOOTSTRAP_SEED = 0

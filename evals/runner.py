@@ -33,14 +33,15 @@ import re
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from evals.progress import progress_bar
 from tools.errors import BackendError, InputError, SocioError
+from tools.files import atomic_write_bytes, png_bytes
 
 RESULTS = "results.jsonl"
 CONFIG = "config.json"
@@ -101,16 +102,6 @@ class EvalConfig(BaseModel):
 # ----------------------------------------------------------------------------------------------- files
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file through a temporary sibling and a rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def mask_filename(sample_id: str) -> str:
     """Return a safe file name for a sample's mask."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", sample_id) + ".png"
@@ -118,12 +109,7 @@ def mask_filename(sample_id: str) -> str:
 
 def write_mask(path: Path, mask: np.ndarray) -> None:
     """Write a bool mask as a 0/255 single-band PNG, atomically."""
-    import cv2
-
-    ok, buf = cv2.imencode(".png", mask.astype(np.uint8) * 255)
-    if not ok:
-        raise OSError(f"could not encode the mask for {path}")
-    atomic_write_bytes(path, buf.tobytes())
+    atomic_write_bytes(path, png_bytes(mask.astype(np.uint8) * 255))
 
 
 def read_results(path: Path, repair: bool = False) -> list[dict[str, Any]]:
@@ -407,34 +393,6 @@ def _rows_in_process(cfg: EvalConfig, samples: list[Any]) -> Iterator[dict[str, 
 # ----------------------------------------------------------------------------------------------- the run
 
 
-@contextmanager
-def _progress_bar(enabled: bool, total: int, done: int) -> Iterator[Any]:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    progress = Progress(
-        TextColumn("[bold]eval"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        TextColumn("gIoU {task.fields[giou]}"),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
-    with progress:
-        task = progress.add_task("eval", total=total, completed=done, giou="-")
-        yield lambda giou: progress.update(task, advance=1, giou=f"{giou:.3f}" if giou == giou else "-")
-
-
 def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
     """Evaluate a split, resuming from what ``cfg.out`` already holds; return the output folder.
 
@@ -460,12 +418,12 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
     rows = _rows_in_process if cfg.workers == 1 or len(todo) == 1 else _rows_in_workers
     writer = ResultWriter(results_path)
     try:
-        with _progress_bar(progress, len(selected), len(selected) - len(todo)) as advance:
+        with progress_bar("eval", len(selected), len(selected) - len(todo), progress, giou="-") as update:
             for row in rows(cfg, todo):
                 writer.write(row)
                 if row.get("scored"):
                     ious.append(row["iou"])
-                advance(float(np.mean(ious)) if ious else float("nan"))
+                update(advance=1, giou=f"{np.mean(ious):.3f}" if ious else "-")
     finally:
         writer.close()
     return cfg.out

@@ -49,30 +49,11 @@ def generate(
     Raises:
         InputError: an unknown split or format, n < 1, or a bad size, gsd or seed.
     """
+    from evals.progress import progress_bar
     from evals.synthcity.export import run_generation
 
-    if not progress:
-        return run_generation(out, split, n, seed, size, gsd, formats).root
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (
-        TextColumn("[bold]synthcity {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(split, total=n)
-        report = run_generation(out, split, n, seed, size, gsd, formats, lambda k: bar.update(task, completed=k))
+    with progress_bar(f"synthcity {split}", n, enabled=progress) as update:
+        report = run_generation(out, split, n, seed, size, gsd, formats, lambda k: update(completed=k))
     return report.root
 
 

@@ -30,15 +30,8 @@ def synth_command(
 ) -> None:
     """Generate a SynthCity split: satellite tiles, maps, layers, georeferencing, masks and queries."""
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
+    from evals.progress import progress_bar
     from evals.synthcity.export import parse_formats, run_generation
     from evals.synthcity.splits import SPLITS
     from tools.errors import InputError
@@ -51,17 +44,8 @@ def synth_command(
         raise InputError(f"--size must be at least 128 pixels, got {size}; SocioSeg-like tiles are 768")
     fmts = parse_formats(formats)
     console = Console(stderr=True)
-    columns = (
-        TextColumn("[bold]synth {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task(split, total=n)
-        report = run_generation(out, split, n, seed, size, gsd, fmts, lambda k: bar.update(task, completed=k))
+    with progress_bar(f"synth {split}", n) as update:
+        report = run_generation(out, split, n, seed, size, gsd, fmts, lambda k: update(completed=k))
     levels = ", ".join(f"{k} {report.levels.get(k, 0)}" for k in ("name", "class", "function"))
     console.print(
         f"[bold]{split}[/bold]: {report.n} samples ({report.generated} generated, {report.skipped} already there) "
