@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
+from shapely import union_all
+from shapely.geometry import mapping
 
 from agent.context import RunContext
 from agent.parsing import parse_answer
@@ -25,7 +27,7 @@ from tools.registry import REGISTRY, ToolContext
 from tools.render import RenderInput
 from tools.schemas import InstancePrompt
 from tools.segment import SegmentInput
-from tools.vector_io import mask_polygons, rings
+from tools.vector_io import mask_polygons
 
 
 def _emit(event: dict[str, Any]) -> None:
@@ -141,6 +143,7 @@ def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         polys = mask_polygons(mask)
         instances.append({
             "box": p["box"], "points": p["points"], "score": score, "area": int(np.count_nonzero(mask)),
-            "source": source, "mask_id": mask_id, "polygon": rings(polys[0]) if polys else [],
+            "source": source, "mask_id": mask_id,
+            "geometry": mapping(union_all(polys)) if polys else None,
         })  # fmt: skip
     return {"instances": instances, "trace": [_step("finish", t0, state.get("round", 0), instances=len(instances))]}

@@ -17,7 +17,7 @@ from tools.files import atomic_write_bytes, png_bytes
 from tools.render import render_user_overlay, side_by_side
 from tools.scene import Scene
 from tools.schemas import InstancePrompt
-from tools.vector_io import instances_geojson, mask_polygons
+from tools.vector_io import instances_geojson
 
 
 def result_document(result: AgentResult) -> dict[str, Any]:
@@ -27,14 +27,13 @@ def result_document(result: AgentResult) -> dict[str, Any]:
 
 def result_geojson(scene: Scene, result: AgentResult) -> dict[str, Any]:
     """Return the instances as polygons with score and provenance (scene CRS when georeferenced)."""
-    polys, props = [], []
-    for i, (inst, mask) in enumerate(zip(result.instances, result.instance_masks, strict=True)):
-        parts = mask_polygons(mask)
-        if not parts:
-            continue
-        from shapely import union_all
+    from shapely.geometry import shape
 
-        polys.append(union_all(parts))
+    polys, props = [], []
+    for i, inst in enumerate(result.instances):
+        if inst.geometry is None:
+            continue
+        polys.append(shape(inst.geometry))
         props.append({"instance": i, "score": round(inst.score, 4), "area_px": inst.area, "source": inst.source,
                       "query": result.query, "policy": result.policy, "segmenter": result.segmenter,
                       "scene_id": result.scene_id})  # fmt: skip

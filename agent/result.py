@@ -48,7 +48,9 @@ class InstanceResult(BaseModel):
     score: float
     area: int
     source: str = "model"
-    polygon: list[list[list[float]]] = Field(default_factory=list, description="pixel rings, exterior first")
+    geometry: dict[str, Any] | None = Field(
+        None, description="GeoJSON Polygon or MultiPolygon of the mask, in image pixels (pixel-edge outline)"
+    )
 
 
 class Timings(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry import Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from tools.coords import GeoRef, geometry_to_crs
@@ -37,16 +37,6 @@ def mask_polygons(mask: np.ndarray, min_area_px: float = 4.0, simplify_px: float
         if poly.area >= min_area_px:
             polys.append(poly)
     return sorted(polys, key=lambda p: (-p.area, p.bounds))
-
-
-def rings(geom: BaseGeometry) -> list[list[list[float]]]:
-    """Return a polygon's rings (exterior first, then holes) as lists of [x, y]."""
-    polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
-    out = []
-    for p in polys:
-        out.append([[round(x, 3), round(y, 3)] for x, y in p.exterior.coords])
-        out.extend([[round(x, 3), round(y, 3)] for x, y in r.coords] for r in p.interiors)
-    return out
 
 
 def instances_geojson(

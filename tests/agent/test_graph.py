@@ -111,7 +111,10 @@ def test_trace_is_complete_and_json_serialisable(openai_server, classical):
         assert st.prompt and st.raw and st.frame["kind"] == "abs" and st.latency_s > 0
         assert st.meta["model"] == "fake-vlm"
     doc = json.loads(json.dumps(result.model_dump(mode="json")))
-    assert "mask" not in doc and doc["instances"][0]["polygon"]
+    assert "mask" not in doc and doc["instances"][0]["geometry"]["type"] == "Polygon"
+    from shapely.geometry import shape
+
+    assert abs(shape(doc["instances"][0]["geometry"]).area - result.instances[0].area) < 1e-6
     t = result.timings
     assert t.total_s >= t.policy_s + t.segment_s - 1e-6 and t.overhead_s >= 0
 
