@@ -230,23 +230,16 @@ def models_list() -> None:
     typer.echo("\n".join(names) if names else f"no models pulled yet (registry: {models_dir()})")
 
 
-def _register_optional() -> None:
-    """Register the synth and eval commands, whose modules are light to import."""
-    try:
-        from evals.synthcity.command import synth_command
+def _register_evals() -> None:
+    """Register ``socio synth`` and ``socio eval`` (their modules import only typer at the top)."""
+    from evals.command import eval_command
+    from evals.synthcity.command import synth_command
 
-        app.command("synth")(handle_errors(synth_command))
-    except ImportError:  # pragma: no cover - only while the module is being written
-        pass
-    try:
-        from evals.command import eval_command
-
-        app.command("eval")(handle_errors(eval_command))
-    except ImportError:  # pragma: no cover
-        pass
+    app.command("synth")(handle_errors(synth_command))
+    app.command("eval")(handle_errors(eval_command))
 
 
-_register_optional()
+_register_evals()
 
 
 def main() -> None:

@@ -1,9 +1,19 @@
 """socioagent's tools: the actions the agent takes, each a typed function in one registry.
 
-Importing this package registers every tool in `REGISTRY`.
+``from tools import REGISTRY`` gives the registry; the tool modules register themselves in it the first time
+it is used, so importing a small module such as `tools.errors` stays cheap.
 """
 
-from tools import draw_box, map_lookup, render, segment  # noqa: F401 - importing registers the tools
-from tools.registry import REGISTRY, ToolContext, register
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["REGISTRY", "ToolContext", "register"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from tools import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'tools' has no attribute {name!r}")

@@ -64,12 +64,26 @@ def _description(fn: Callable[..., Any]) -> str:
     return "\n\n".join(keep)
 
 
+TOOL_MODULES = ("tools.draw_box", "tools.map_lookup", "tools.render", "tools.segment")
+"""The modules whose tools the packaged registry holds; imported the first time the registry is read."""
+
+
 class ToolRegistry:
     """Tools by name, with validation and exporters."""
 
-    def __init__(self) -> None:
-        """Create an empty registry."""
+    def __init__(self, modules: tuple[str, ...] = ()) -> None:
+        """Create a registry; ``modules`` are imported (and so register their tools) on first use."""
         self._tools: dict[str, ToolSpec] = {}
+        self._modules = modules
+        self._loaded = not modules
+
+    def _load(self) -> None:
+        if not self._loaded:
+            import importlib
+
+            self._loaded = True
+            for m in self._modules:
+                importlib.import_module(m)
 
     def register(self, fn: Callable[..., BaseModel] | None = None, *, read_only: bool = True) -> Any:
         """Register a tool function (usable as ``@register`` or ``@register(read_only=False)``).
@@ -98,6 +112,7 @@ class ToolRegistry:
 
     def get(self, name: str) -> ToolSpec:
         """Return a tool spec, or raise `ToolError` listing the known tools."""
+        self._load()
         try:
             return self._tools[name]
         except KeyError:
@@ -105,6 +120,7 @@ class ToolRegistry:
 
     def list(self) -> list[ToolSpec]:
         """Return every tool, sorted by name."""
+        self._load()
         return [self._tools[k] for k in sorted(self._tools)]
 
     def call(self, name: str, arguments: dict[str, Any] | BaseModel, ctx: ToolContext) -> BaseModel:
@@ -136,5 +152,5 @@ class ToolRegistry:
         return [t.openai_schema() for t in self.list()]
 
 
-REGISTRY = ToolRegistry()
+REGISTRY = ToolRegistry(TOOL_MODULES)
 register = REGISTRY.register

@@ -4,6 +4,7 @@ SocioSeg cannot be had on our machines, so SynthCity is the measurement ground: 
 classes, functions as POIs and a few land-use fills), the satellite image says *where and how big*, and
 look-alikes (a pitch in a park, a mall roof beside a warehouse, parking beside a hospital) keep it hard.
 
+>>> from evals.synthcity import generate_sample
 >>> s = generate_sample(seed=0, index=0, split="test", size=256)
 >>> s.sample_id, s.scene.sat.shape, s.scene.truth.any()
 ('test-0-00000', (256, 256, 3), np.True_)
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from evals.synthcity.sample import SynthSample, generate_sample
-from evals.synthcity.splits import SPLITS
+if TYPE_CHECKING:
+    from evals.synthcity.sample import SynthSample, generate_sample
+    from evals.synthcity.splits import SPLITS
 
 
 def generate(
@@ -58,3 +61,16 @@ def generate(
 
 
 __all__ = ["SPLITS", "SynthSample", "generate", "generate_sample"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the generator on first use, so that `socio --help` does not pay for it."""
+    if name in ("SynthSample", "generate_sample"):
+        from evals.synthcity import sample
+
+        return getattr(sample, name)
+    if name == "SPLITS":
+        from evals.synthcity.splits import SPLITS
+
+        return SPLITS
+    raise AttributeError(f"module 'evals.synthcity' has no attribute {name!r}")
