@@ -93,7 +93,7 @@ def build_backends(
         if base_url or model:
             raise InputError("--base-url and --model are for --policy openai or hf, not the map policy")
         policy_spec = policy
-    pol = make_policy(policy if policy != "hf" else "hf", **kwargs)
+    pol = make_policy(policy, **kwargs)
     if segmenter == "sam2":
         if not checkpoint:
             raise InputError(

@@ -53,17 +53,17 @@ def read_reply(reply: PolicyReply, stage: Stage, round_: int, hw: tuple[int, int
     if parsed.ok:
         raw = []
         for item in parsed.items:
-            labels = getattr(item, "labels", None) or [1] * len(item.points)
             raw.append(InstancePrompt(
                 box=box_to_pixels(item.box, reply.frame, hw),
-                points=[point_to_pixels(p, reply.frame, hw, lab) for p, lab in zip(item.points, labels, strict=False)],
+                points=[point_to_pixels(p, reply.frame, hw, label)
+                        for p, label in zip(item.points, item.labels, strict=True)],
             ))  # fmt: skip
         prompts, warnings = clip_prompts(raw, hw)
     model_hw = list(reply.frame.model_hw) if reply.frame.model_hw else None
     return StageRecord(
         stage=stage, round=round_, prompt=reply.prompt, raw=reply.text,
         frame={"kind": reply.frame.kind, "model_hw": model_hw}, ok=parsed.ok, failure=parsed.failure,
-        repairs=parsed.repairs + warnings, prompts=[p.model_dump() for p in prompts], latency_s=reply.latency_s,
+        repairs=parsed.repairs, warnings=warnings, prompts=[p.model_dump() for p in prompts], latency_s=reply.latency_s,
         meta=reply.meta,
     )  # fmt: skip
 
@@ -90,7 +90,9 @@ def segment(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if prompts == state.get("segmented_prompts") and state.get("merged_mask_id"):
         return {"trace": [_step("segment", t0, round_, reused=True, masks=len(state.get("mask_ids", [])))]}
     out = REGISTRY.call("sam_segment", SegmentInput(scene_id=state["scene_id"], prompts=prompts), _tools(ctx))
-    step = _step("segment", t0, round_, masks=len(out.masks), encoded=out.encoded, sources=out.sources)
+    created = [m.mask_id for m in out.masks] + [out.merged_mask_id]
+    step = _step("segment", t0, round_, masks=len(out.masks), encoded=out.encoded, sources=out.sources,
+                 created=created)  # fmt: skip
     return {
         "segmented_prompts": prompts,
         "mask_ids": [m.mask_id for m in out.masks],
@@ -137,7 +139,7 @@ def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     t0 = time.perf_counter()
     store = runtime.context.store
     instances = []
-    for p, mask_id, score, source in zip(state.get("prompts", []), state.get("mask_ids", []),
+    for p, mask_id, score, source in zip(state.get("segmented_prompts", []), state.get("mask_ids", []),
                                          state.get("scores", []), state.get("sources", []), strict=False):  # fmt: skip
         mask = store.get_mask(mask_id)
         polys = mask_polygons(mask)

@@ -14,7 +14,7 @@ import numpy as np
 
 from agent.result import AgentResult
 from tools.files import atomic_write_bytes, png_bytes
-from tools.render import render_user_overlay, side_by_side
+from tools.render import user_overlay_image
 from tools.scene import Scene
 from tools.schemas import InstancePrompt
 from tools.vector_io import instances_geojson
@@ -41,11 +41,9 @@ def result_geojson(scene: Scene, result: AgentResult) -> dict[str, Any]:
 
 
 def user_overlay(scene: Scene, result: AgentResult) -> np.ndarray:
-    """Render the person-facing overlay: map and satellite side by side, instances coloured."""
+    """Render the person-facing overlay of a result (see `tools.render.user_overlay_image`)."""
     prompts = [InstancePrompt(box=i.box, points=i.points) for i in result.instances]
-    left = render_user_overlay(scene.map, prompts, result.instance_masks, alpha=0.3)
-    right = render_user_overlay(scene.sat, prompts, result.instance_masks)
-    return side_by_side(left, right)
+    return user_overlay_image(scene.map, scene.sat, prompts, result.instance_masks)
 
 
 def write_outputs(

@@ -21,7 +21,8 @@ class StageRecord(BaseModel):
         frame: the answer's coordinate frame (``{"kind": ..., "model_hw": ...}``).
         ok: whether the answer was usable.
         failure: why it was not, if not.
-        repairs: malformations that were tolerated.
+        repairs: malformations that were tolerated (codes from `agent.parsing.REPAIRS`).
+        warnings: what the agent changed in the parsed instances (boxes clipped to the image, ...).
         prompts: the instance prompts taken from it, in scene pixels.
         latency_s: wall time of the policy call.
         meta: policy-specific details (model, token usage, retries).
@@ -35,6 +36,7 @@ class StageRecord(BaseModel):
     ok: bool
     failure: str | None = None
     repairs: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
     prompts: list[dict[str, Any]] = Field(default_factory=list)
     latency_s: float = 0.0
     meta: dict[str, Any] = Field(default_factory=dict)
@@ -48,6 +50,7 @@ class InstanceResult(BaseModel):
     score: float
     area: int
     source: str = "model"
+    mask_id: str | None = None
     geometry: dict[str, Any] | None = Field(
         None, description="GeoJSON Polygon or MultiPolygon of the mask, in image pixels (pixel-edge outline)"
     )
@@ -73,6 +76,7 @@ class AgentResult(BaseModel):
         segmenter: the segmenter spec that drew the masks.
         instances: final instances (after the last refine round).
         mask: (H, W) bool union of the final instance masks (not serialised).
+        mask_id: the scene store's id of that union (None when nothing was segmented).
         instance_masks: (H, W) bool mask per instance, in the order of ``instances`` (not serialised).
         stages: one record per policy call.
         trace: every step of the graph, in order (node, timings, ids, errors).
@@ -90,6 +94,7 @@ class AgentResult(BaseModel):
     segmenter: str
     instances: list[InstanceResult] = Field(default_factory=list)
     mask: np.ndarray = Field(exclude=True, repr=False)
+    mask_id: str | None = None
     instance_masks: list[np.ndarray] = Field(default_factory=list, exclude=True, repr=False)
     stages: list[StageRecord] = Field(default_factory=list)
     trace: list[dict[str, Any]] = Field(default_factory=list)

@@ -54,12 +54,21 @@ def run_query(
     if not query or not query.strip():
         raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
     store = store or SceneStore(max_scenes=2)
-    if scene.scene_id not in store:
-        store.put(scene)
+    if scene.scene_id not in store or store.get(scene.scene_id) is not scene:
+        store.put(scene)  # a scene id names these pixels now, even if another scene had the id before
     ctx = RunContext(policy=policy, segmenter=segmenter, store=store, max_rounds=max_rounds,
                      policy_spec=policy_spec or getattr(policy, "name", ""),
                      segmenter_spec=segmenter_spec or getattr(segmenter, "name", ""))  # fmt: skip
-    return invoke(graph, {"scene_id": scene.scene_id, "query": query}, ctx, on_event=on_event)
+    result = invoke(graph, {"scene_id": scene.scene_id, "query": query}, ctx, on_event=on_event)
+    release_intermediates(store, result)
+    return result
+
+
+def release_intermediates(store: SceneStore, result: AgentResult) -> None:
+    """Drop the masks and rendered images a finished query made along the way; keep its final masks."""
+    final = {i.mask_id for i in result.instances if i.mask_id} | {result.mask_id}
+    made = [i for t in result.trace for i in t.get("created", []) + t.get("images", [])]
+    store.release([i for i in made if i not in final])
 
 
 def invoke(
@@ -101,7 +110,7 @@ def result_from_state(state: dict[str, Any], ctx: RunContext, total_s: float = 0
                       overhead_s=max(0.0, total_s - policy_s - segment_s))  # fmt: skip
     return AgentResult(
         scene_id=scene.scene_id, query=state["query"], policy=ctx.policy_spec, segmenter=ctx.segmenter_spec,
-        instances=instances, mask=mask, instance_masks=instance_masks, stages=stages, trace=trace,
+        instances=instances, mask=mask, mask_id=merged_id, instance_masks=instance_masks, stages=stages, trace=trace,
         format_failures=sum(not s.ok for s in stages), encodes=encodes, timings=timings,
         crs=scene.georef.crs if scene.georef else None,
     )  # fmt: skip

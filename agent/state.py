@@ -45,4 +45,4 @@ class AgentState(InputState, total=False):
     stages: Annotated[list[dict[str, Any]], operator.add]
     """One `StageRecord` dict per policy call (appended by localize and refine)."""
     trace: Annotated[list[dict[str, Any]], operator.add]
-    """One step per node run: node, round, timings, ids, warnings (appended by every node)."""
+    """One step per node run: node, round, duration and what it did (appended by every node)."""

@@ -52,4 +52,7 @@ def load_prompt(name: str, prompt_dir: str | Path | None = None, **values: objec
             f"prompt template {path} has no ${{{sorted(unused)[0]}}} placeholder; add it to the "
             "template or stop passing it"
         )
-    return string.Template(template).substitute({k: str(v) for k, v in values.items()})
+    try:
+        return string.Template(template).substitute({k: str(v) for k, v in values.items()})
+    except ValueError as e:  # a "$" not followed by a name
+        raise InputError(f"prompt template {path}: {e}; write $$ for a literal dollar sign") from e

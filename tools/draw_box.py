@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from tools.registry import ToolContext, register
 from tools.render import draw_boxes, draw_points
-from tools.schemas import Box, InstancePrompt
+from tools.schemas import InstancePrompt
 
 
 class DrawBoxInput(BaseModel):
@@ -42,7 +42,7 @@ def clip_prompts(prompts: list[InstancePrompt], hw: tuple[int, int]) -> tuple[li
         pts = [pt for pt in p.points if b.contains(pt.x, pt.y)]
         if len(pts) < len(p.points):
             warnings.append(f"box {i}: {len(p.points) - len(pts)} point(s) outside the box dropped")
-        kept.append(InstancePrompt(box=Box(**b.model_dump()), points=pts))
+        kept.append(InstancePrompt(box=b, points=pts))
     return kept, warnings
 
 

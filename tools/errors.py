@@ -4,7 +4,8 @@ Whose fault an error is decides the exit code of the CLI:
 
 - `InputError` (exit 2): the user's files, flags or query are bad.
 - `BackendError` (exit 3): a policy server, model or segmenter is unreachable or fails after retries.
-- `ToolError`: a tool failed while the agent ran; the agent records it and goes on where it can.
+- `ToolError`: a tool was called with unknown arguments or failed unexpectedly; the message is written to be
+  read by whoever called the tool (a model, through MCP or tool calling, can read it and retry).
 """
 
 from __future__ import annotations

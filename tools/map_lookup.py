@@ -63,10 +63,13 @@ def name_score(query: str, name: str) -> float:
         return 0.0
     if q == n:
         return 1.0
-    ratio = SequenceMatcher(None, q, n).ratio()
-    n_tokens = n.split()
-    contained = f" {n} " in f" {q} " if len(n_tokens) >= 2 else False
-    return 1.0 if contained else ratio
+    if len(n.split()) >= 2 and f" {n} " in f" {q} ":
+        return 1.0
+    sm = SequenceMatcher(None, q, n)
+    # real_quick_ratio and quick_ratio are upper bounds of ratio: skip the full computation when they fall short
+    if sm.real_quick_ratio() < NAME_MATCH_THRESHOLD or sm.quick_ratio() < NAME_MATCH_THRESHOLD:
+        return min(sm.quick_ratio(), NAME_MATCH_THRESHOLD - 1e-6)
+    return sm.ratio()
 
 
 def best_name_matches(query: str, features: list[LayerFeature]) -> list[tuple[LayerFeature, float]]:

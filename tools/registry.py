@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tools.errors import SocioError, ToolError
+from tools.errors import BackendError, InputError, SocioError, ToolError
 from tools.scene_store import SceneStore
 from tools.segmenters import Segmenter
 
@@ -127,7 +127,9 @@ class ToolRegistry:
         """Validate arguments and run a tool.
 
         Raises:
-            ToolError: unknown tool, invalid arguments, or the tool failed; the message is model-readable.
+            ToolError: unknown tool, invalid arguments, or the tool failed unexpectedly; model-readable.
+            InputError: the tool was given something that does not exist or is unusable (a missing scene).
+            BackendError: the tool's backend (a segmenter) failed.
         """
         spec = self.get(name)
         try:
@@ -140,8 +142,8 @@ class ToolRegistry:
             raise ToolError(f"Invalid arguments for tool {name}: {e}") from e
         try:
             return spec.fn(args, ctx)
-        except ToolError:
-            raise
+        except (ToolError, InputError, BackendError):
+            raise  # whose fault it is decides what happens next (exit 2, exit 3): keep the type
         except SocioError as e:
             raise ToolError(f"Error executing tool {name}: {e}") from e
         except Exception as e:

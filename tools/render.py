@@ -104,6 +104,15 @@ def render_user_overlay(
     return draw_points(out, prompts)
 
 
+def user_overlay_image(
+    map_image: np.ndarray, sat: np.ndarray, prompts: Sequence[InstancePrompt], masks: Sequence[np.ndarray]
+) -> np.ndarray:
+    """Render the person-facing overlay: the map and the satellite image side by side, instances coloured."""
+    return side_by_side(
+        render_user_overlay(map_image, prompts, masks, alpha=0.3), render_user_overlay(sat, prompts, masks)
+    )
+
+
 def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarray:
     """Return two images of equal height next to each other with a white gap."""
     h = max(left.shape[0], right.shape[0])
@@ -145,6 +154,5 @@ def render_overlay(args: RenderInput, ctx: ToolContext) -> RenderOutput:
         ids = [ctx.store.put_image(scene.scene_id, render_feedback(img, boxes, union), "feedback")
                for img in (scene.map, scene.sat)]  # fmt: skip
         return RenderOutput(image_ids=ids)
-    left = render_user_overlay(scene.map, args.prompts, masks, alpha=0.3)
-    right = render_user_overlay(scene.sat, args.prompts, masks)
-    return RenderOutput(image_ids=[ctx.store.put_image(scene.scene_id, side_by_side(left, right), "overlay")])
+    image = user_overlay_image(scene.map, scene.sat, args.prompts, masks)
+    return RenderOutput(image_ids=[ctx.store.put_image(scene.scene_id, image, "overlay")])

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from shapely.geometry import box as shapely_box
 from shapely.geometry.base import BaseGeometry
 
 from tools.coords import GeoRef, geometry_to_pixels
@@ -138,15 +139,22 @@ def _stretch_to_uint8(arr: np.ndarray) -> np.ndarray:
     return np.clip((np.nan_to_num(a, nan=lo) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
 
 
-def read_layers(path: str | Path, georef: GeoRef | None) -> list[LayerFeature]:
+def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | None = None) -> list[LayerFeature]:
     """Read vector layers (GeoJSON, GeoPackage, ...) and convert them to image pixels.
 
     With georeferencing, features are reprojected to the scene CRS and then to pixels; without it, their
     coordinates are taken to be image pixels already. Columns ``name``, ``class``, ``function`` and ``kind``
     are read when present; otherwise the class comes from OSM tags (``amenity``, ``leisure``, ...).
 
+    Args:
+        path: the vector file.
+        georef: the scene's georeferencing, if any.
+        hw: the scene's (height, width); used to catch map coordinates read as pixels.
+
     Raises:
-        InputError: the file is missing or unreadable, or it has a CRS while the scene has none.
+        InputError: the file is missing or unreadable; or the scene has no georeferencing while the layers
+            are in a projected CRS, or (GeoJSON without a CRS counts as lon/lat) none of their features lies
+            inside the image when read as pixels.
     """
     import pyogrio
 
@@ -163,6 +171,13 @@ def read_layers(path: str | Path, georef: GeoRef | None) -> list[LayerFeature]:
         raise InputError(
             f"layers file {p} has CRS {gdf.crs.to_string()} but the satellite image has no "
             "georeferencing; give a GeoTIFF satellite image or layers in pixel coordinates"
+        )
+    if georef is None and hw is not None and len(gdf) and not gdf.intersects(shapely_box(0, 0, hw[1], hw[0])).any():
+        x0, y0, x1, y1 = (round(float(v), 4) for v in gdf.total_bounds)
+        raise InputError(
+            f"none of the {len(gdf)} features of {p} lies inside the {hw[1]}x{hw[0]} image when read as pixel "
+            f"coordinates (their bounds are {x0}, {y0}, {x1}, {y1}: map coordinates?); give a georeferenced GeoTIFF "
+            "satellite image, or layers in pixel coordinates"
         )
     features: list[LayerFeature] = []
     records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
@@ -211,7 +226,7 @@ def load_scene(
             f"size mismatch: the satellite image {sat} is {sat_arr.shape[1]}x{sat_arr.shape[0]} but the map image "
             f"{map} is {map_arr.shape[1]}x{map_arr.shape[0]}; give a map of the same window at the same size"
         )
-    feats = read_layers(layers, georef) if layers is not None else []
+    feats = read_layers(layers, georef, sat_arr.shape[:2]) if layers is not None else []
     sid = scene_id or Path(sat).resolve().parent.name + "/" + Path(sat).stem
     meta = {"sat_path": str(sat), "map_path": str(map), "layers_path": str(layers) if layers else None}
     return Scene(scene_id=sid, sat=sat_arr, map=map_arr, layers=feats, georef=georef, meta=meta)
@@ -234,7 +249,7 @@ def load_scene_dir(root: str | Path, scene_id: str | None = None) -> Scene:
     if scene.georef is None and georef_file.is_file():
         scene.georef = read_georef_json(georef_file)
     if layers is not None:
-        scene.layers = read_layers(layers, scene.georef)
+        scene.layers = read_layers(layers, scene.georef, scene.hw)
         scene.meta["layers_path"] = str(layers)
     return scene
 

@@ -87,6 +87,15 @@ class SceneStore:
         entry.images[image_id] = image
         return image_id
 
+    def release(self, ids: list[str]) -> None:
+        """Forget masks and images by id (ids of scenes no longer held are ignored)."""
+        with self._lock:
+            for i in ids:
+                entry = self._entries.get(i.rsplit(":", 1)[0])
+                if entry is not None:
+                    entry.masks.pop(i, None)
+                    entry.images.pop(i, None)
+
     def get_image(self, image_id: str) -> np.ndarray:
         """Return a stored image."""
         entry = self._entry(image_id.rsplit(":", 1)[0])

@@ -47,9 +47,11 @@ def sam_segment(args: SegmentInput, ctx: ToolContext) -> SegmentOutput:
     if not args.prompts:  # nothing to segment: do not pay for an encode
         return SegmentOutput(masks=[], sources=[], merged_mask_id=ctx.store.put_mask(scene.scene_id, merged),
                              encoded=False)  # fmt: skip
-    before = ctx.segmenter.encode_count
-    ctx.segmenter.set_scene(scene.scene_id, scene.sat)
-    result = ctx.segmenter.predict(args.prompts)
+    with ctx.segmenter.lock:  # another thread must not switch the scene between the two calls
+        before = ctx.segmenter.encode_count
+        ctx.segmenter.set_scene(scene.scene_id, scene.sat)
+        result = ctx.segmenter.predict(args.prompts)
+        encoded = ctx.segmenter.encode_count > before
     masks: list[MaskRef] = []
     for m, s in zip(result.masks, result.scores, strict=True):
         m = m.astype(bool, copy=False)
@@ -59,4 +61,4 @@ def sam_segment(args: SegmentInput, ctx: ToolContext) -> SegmentOutput:
                              area=int(m.sum())))  # fmt: skip
     sources = list(result.sources) or ["model"] * len(masks)
     return SegmentOutput(masks=masks, sources=sources, merged_mask_id=ctx.store.put_mask(scene.scene_id, merged),
-                         encoded=ctx.segmenter.encode_count > before)  # fmt: skip
+                         encoded=encoded)  # fmt: skip

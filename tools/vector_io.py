@@ -28,7 +28,8 @@ def mask_polygons(mask: np.ndarray, min_area_px: float = 4.0, simplify_px: float
     y0, x0 = int(rows[0]), int(cols[0])
     m = np.ascontiguousarray(mask[y0 : rows[-1] + 1, x0 : cols[-1] + 1], dtype=np.uint8)  # the mask's bounding box
     polys = []
-    for geom, value in shapes(m, mask=m.astype(bool), connectivity=8, transform=Affine.translation(x0, y0)):
+    # 4-connectivity: pixels touching only at a corner become separate polygons, so no ring self-intersects
+    for geom, value in shapes(m, mask=m.astype(bool), connectivity=4, transform=Affine.translation(x0, y0)):
         if value != 1:
             continue
         poly = shape(geom)

@@ -48,7 +48,6 @@ AREA_GROW = 0.08
 @dataclass(frozen=True)
 class _Candidate:
     box: tuple[float, float, float, float]
-    anchors: tuple[tuple[float, float], ...]
     reason: str
 
 
@@ -65,7 +64,8 @@ class MapPolicy:
             max_cache: road-block partitions kept for this many scenes.
         """
         self.max_points = max_points
-        self._blocks: OrderedDict[str, tuple[list[Polygon], STRtree | None]] = OrderedDict()
+        self._blocks: OrderedDict[str, tuple[Scene, list[Polygon], STRtree | None]] = OrderedDict()
+        self._readings: OrderedDict[tuple[int, str], tuple[Scene, QueryTarget, list[LayerFeature]]] = OrderedDict()
         self._max_cache = max_cache
 
     # -- the two stages -------------------------------------------------------------------------------
@@ -78,10 +78,9 @@ class MapPolicy:
             think = ("The scene has no map layers, so the map policy cannot read the map. "
                      "Pass vector layers (--layers) or use a vision-language policy.")  # fmt: skip
             return self._reply(format_answer([], think), t0)
-        target = interpret_query(request.query, scene.layers)
+        target, matches = self._read(scene, request.query)
         if target.level == "unknown":
             return self._reply(format_answer([], f"The query {request.query!r} names nothing I know."), t0)
-        matches = features_for(target, scene.layers, request.query)
         candidates = self._candidates(scene, target, matches)
         lines = [f"The query reads as {target.describe()}.",
                  f"The map has {len(matches)} matching feature(s)."]  # fmt: skip
@@ -93,9 +92,8 @@ class MapPolicy:
         """Answer stage 2: keep each box, add positive points on its target and negative points on others."""
         t0 = time.perf_counter()
         scene = request.scene
-        target = interpret_query(request.query, scene.layers) if scene.layers else QueryTarget("unknown")
-        wanted = {f.id for f in features_for(target, scene.layers, request.query)}
-        pois = [f for f in scene.layers if f.kind == "poi"]
+        wanted = {f.id for f in self._read(scene, request.query)[1]}
+        pois = [f for f in scene.layers if f.kind == "poi" and f.geometry.geom_type == "Point"]
         items, lines = [], []
         for i, p in enumerate(request.previous):
             b = p.box
@@ -115,6 +113,19 @@ class MapPolicy:
         return PolicyReply(text=text, frame=ModelFrame("pixel"), prompt="(rule policy: reads the map layers)",
                            latency_s=time.perf_counter() - t0, meta={"policy": "map", **meta})  # fmt: skip
 
+    def _read(self, scene: Scene, query: str) -> tuple[QueryTarget, list[LayerFeature]]:
+        """Read the query against the scene's layers once per query (both stages and every round reuse it)."""
+        key = (id(scene), query)
+        hit = self._readings.get(key)
+        if hit is not None and hit[0] is scene:
+            return hit[1], hit[2]
+        target = interpret_query(query, scene.layers) if scene.layers else QueryTarget("unknown")
+        matches = features_for(target, scene.layers, query)
+        self._readings[key] = (scene, target, matches)
+        while len(self._readings) > self._max_cache:
+            self._readings.popitem(last=False)
+        return target, matches
+
     def _candidates(self, scene: Scene, target: QueryTarget, matches: list[LayerFeature]) -> list[_Candidate]:
         h, w = scene.hw
         gsd = scene.georef.pixel_size if scene.georef else DEFAULT_GSD_M
@@ -124,12 +135,19 @@ class MapPolicy:
         claimed: set[str] = set()
         for a in areas:
             grown = _grow(a.geometry.bounds, AREA_GROW, w, h)
-            inside = [p for p in points if a.geometry.buffer(8).contains(p.geometry)]
-            claimed.update(p.id for p in inside)
-            anchors = tuple((p.geometry.x, p.geometry.y) for p in inside) or (_rep(a.geometry),)
-            out.append(_Candidate(grown, anchors, f"land-use area of {a.cls or a.function} {a.name or a.id}"))
+            claimed.update(p.id for p in points if a.geometry.buffer(8).contains(p.geometry))
+            out.append(_Candidate(grown, f"land-use area of {a.cls or a.function} {a.name or a.id}"))
+        fills = [f for f in scene.layers if f.kind == "landuse" and f.geometry.geom_type in ("Polygon", "MultiPolygon")]
         for p in points:
             if p.id in claimed:
+                continue
+            fill = next(
+                (a for a in fills if a.cls and a.cls == p.cls and a.geometry.buffer(8).contains(p.geometry)), None
+            )
+            if fill is not None:  # the map draws this place's extent: use it (a name query lands here)
+                out.append(
+                    _Candidate(_grow(fill.geometry.bounds, AREA_GROW, w, h), f"{p.name or p.cls} and its land-use fill")
+                )
                 continue
             size_px = TYPICAL_SIZE_M.get(p.cls or "", 170.0) / gsd
             window = box(p.geometry.x - size_px / 2, p.geometry.y - size_px / 2,
@@ -141,7 +159,7 @@ class MapPolicy:
             b = _clip(region.bounds, w, h)
             label = p.name or p.cls or p.id
             reason = f"map point {label!r}, block around it cut to a typical {p.cls or 'place'}"
-            out.append(_Candidate(b, ((p.geometry.x, p.geometry.y),), reason))
+            out.append(_Candidate(b, reason))
         return _merge(out)
 
     def _block_at(self, scene: Scene, pt: ShapelyPoint) -> BaseGeometry | None:
@@ -155,9 +173,10 @@ class MapPolicy:
         return blocks[nearest] if nearest is not None and blocks[nearest].distance(pt) < 30 else None
 
     def _blocks_of(self, scene: Scene) -> tuple[list[Polygon], STRtree | None]:
-        if scene.scene_id in self._blocks:
+        hit = self._blocks.get(scene.scene_id)
+        if hit is not None and hit[0] is scene:  # the same scene object, not just the same id
             self._blocks.move_to_end(scene.scene_id)
-            return self._blocks[scene.scene_id]
+            return hit[1], hit[2]
         gsd = scene.georef.pixel_size if scene.georef else DEFAULT_GSD_M
         roads = []
         for f in scene.layers:
@@ -165,20 +184,15 @@ class MapPolicy:
                 width_m = float(f.props.get("width_m", 8.0) or 8.0)
                 roads.append(f.geometry.buffer(max(1.0, width_m / gsd / 2), cap_style="flat"))
         h, w = scene.hw
-        entry: tuple[list[Polygon], STRtree | None] = ([], None)
+        blocks: list[Polygon] = []
         if roads:
             free = box(0, 0, w, h).difference(union_all(roads))
             blocks = [g for g in getattr(free, "geoms", [free]) if g.area > 100]
-            entry = (blocks, STRtree(blocks) if blocks else None)
-        self._blocks[scene.scene_id] = entry
+        tree = STRtree(blocks) if blocks else None
+        self._blocks[scene.scene_id] = (scene, blocks, tree)
         while len(self._blocks) > self._max_cache:
             self._blocks.popitem(last=False)
-        return entry
-
-
-def _rep(g: BaseGeometry) -> tuple[float, float]:
-    p = g.representative_point()
-    return (p.x, p.y)
+        return blocks, tree
 
 
 def _round(v: tuple[float, ...]) -> tuple[float, ...]:
@@ -206,10 +220,6 @@ def _merge(cands: list[_Candidate], thresh: float = 0.6) -> list[_Candidate]:
     """Merge candidates whose boxes mostly overlap (two labels of one place), keeping the larger box."""
     out: list[_Candidate] = []
     for c in sorted(cands, key=lambda c: -(c.box[2] - c.box[0]) * (c.box[3] - c.box[1])):
-        twin = next((i for i, o in enumerate(out) if _iou(o.box, c.box) >= thresh), None)
-        if twin is None:
+        if all(_iou(o.box, c.box) < thresh for o in out):
             out.append(c)
-        else:
-            o = out[twin]
-            out[twin] = _Candidate(o.box, o.anchors + c.anchors, o.reason)
     return [c for c in out if math.isfinite(sum(c.box)) and c.box[2] > c.box[0] and c.box[3] > c.box[1]]

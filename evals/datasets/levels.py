@@ -16,7 +16,10 @@ sample has no sidecar level, `infer_level` reads the query with the project's ta
    Building") -> **class**.
 7. Leftovers that are Title-Case words (or numbers) in the original text, perhaps linked by "of", "the",
    ..., and at least two words in the query ("Jinan Zoo", "Tsinghua University", "University of Leming",
-   "St. Luke's Primary School") -> **name**.
+   "St. Luke's Primary School") -> **name**; but two words whose capitalised leftover is a common English
+   word (a whole word of the bundled MiniLM vocabulary) and whose other word is no class or only a generic
+   one ("Gas Station", "Car Wash", "Golf Course", "Medical Service") -> **unknown**: categories outside our
+   taxonomy look exactly like short names.
 8. Lower-case leftovers beside exactly one class phrase that make up at most half of the words
    ("large parks") -> **class**.
 9. Anything else (a single capitalised word, free text, mixed categories) -> **unknown**: better a
@@ -45,11 +48,27 @@ GENERIC = frozenset(
 )
 """Connectives and generic nouns that neither make nor break a level."""
 
+GENERIC_CLASS_WORDS = frozenset(("station", "plant", "works", "mill", "office", "park", "garden", "plaza", "depot",
+                                 "parking", "store", "center", "centre"))  # fmt: skip
+"""Class synonyms that also end many other categories ("Gas Station", "Power Plant", "Car Park")."""
+
 _FUNCTION_PATTERN = re.compile(r"^(?:places?|areas?|land|sites?|zones?|regions?|facilities) (?:for|of|used for) (.+)$")
 NAME_LINKS = frozenset(("of", "the", "and", "de", "la", "du", "for", "on", "at", "in"))
 """Lower-case words a proper name may hold between its capitalised words ("University of Leming")."""
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """Whole words of the bundled MiniLM vocabulary (common English); empty if the model is not installed."""
+    try:
+        from tools.text_match import bundled_model_dir
+
+        lines = (bundled_model_dir() / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, ImportError, ValueError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower())
 
 
 def _singular(word: str) -> str:
@@ -139,6 +158,11 @@ def infer_level(query: str) -> tuple[Level, str]:
     capitals = [i for i in leftover if tokens[i][0].isupper() or tokens[i].isdigit()]
     titled = bool(capitals) and all(i in capitals or words[i] in NAME_LINKS for i in leftover)
     if titled and len(words) >= 2:
+        has_class = any(kind == "class" for kind, _ in found)
+        rest = [w for i, w in enumerate(words) if i not in leftover]
+        generic = not has_class or all(_singular(w) in GENERIC_CLASS_WORDS for w in rest)
+        if len(words) <= 2 and generic and all(words[i] in _common_words() for i in capitals):
+            return "unknown", "two common Title-Case words: a category or a short name"
         if found:
             return "name", "proper name before a class word"
         return "name", "Title-Case proper name"

@@ -267,4 +267,16 @@ def test_levels_doctests():
 
     import evals.datasets.levels as levels
 
-    assert doctest.testmod(levels).failed == 0
+    result = doctest.testmod(levels)
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "level"),
+    [("Gas Station", "unknown"), ("Car Wash", "unknown"), ("Golf Course", "unknown"), ("Medical Service", "unknown"),
+     ("Convenience Store", "unknown"), ("Beijing Zoo", "name"), ("Peking University", "name"),
+     ("Xinhua Bookstore", "name"), ("Maple Grove Primary School", "name")],
+)  # fmt: skip
+def test_categories_outside_the_taxonomy_are_not_read_as_names(query, level):
+    """Real SocioSeg class queries are Title-Case categories; two common words must not pass for a name."""
+    assert infer_level(query)[0] == level

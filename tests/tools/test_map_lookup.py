@@ -17,7 +17,7 @@ def scene():
         LayerFeature("p3", "poi", Point(120, 150), name="St. Agnes Hospital", cls="hospital", function="healthcare"),
         LayerFeature("a1", "landuse", box(100, 120, 180, 190), cls="hospital", function="healthcare"),
         LayerFeature("p4", "poi", Point(20, 180), name="Riverside Park", cls="park", function="recreation"),
-        LayerFeature("r1", "road", LineString([(0, 100), (200, 100)]), props={"width_m": 10}),
+        LayerFeature("r1", "road", LineString([(0, 100), (200, 100)]), name="Hospital Road", props={"width_m": 10}),
     ]
     z = np.zeros((200, 200, 3), np.uint8)
     return Scene("s", z, z.copy(), layers=layers)
@@ -49,7 +49,8 @@ def test_class_lookup_returns_pois_and_areas_with_pixel_boxes(scene):
 def test_function_lookup_spans_classes_and_skips_roads(scene):
     out = lookup(scene, MapLookupInput(scene_id="s", function="education"))
     assert sorted(f.name for f in out.features) == ["Maple Grove Primary School", "Oakridge High School"]
-    assert all(f.kind != "road" for f in lookup(scene, MapLookupInput(scene_id="s", query="road")).features)
+    by_name = lookup(scene, MapLookupInput(scene_id="s", name="Hospital Road"))
+    assert by_name.level == "name" and by_name.features == []  # a road is never a place
 
 
 @pytest.mark.parametrize("query", ["xq zzv", "asdf", "a place to pray"])

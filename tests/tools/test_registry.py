@@ -88,10 +88,32 @@ def test_registration_refuses_bad_tools():
             return EchoOut(text="")
 
 
-def test_scene_errors_reach_the_caller_as_tool_errors():
-    ctx = ToolContext(store=SceneStore())
-    with pytest.raises(ToolError, match="no scene 'missing'"):
-        tools.REGISTRY.call("map_lookup", {"scene_id": "missing", "query": "school"}, ctx)
+def test_whose_fault_errors_keep_their_type():
+    """A missing scene stays an InputError (exit 2) and a failing backend a BackendError (exit 3)."""
+    import threading
+
+    from tools.errors import BackendError, SceneNotFoundError
+
+    with pytest.raises(SceneNotFoundError, match="no scene 'missing'"):
+        tools.REGISTRY.call("map_lookup", {"scene_id": "missing", "query": "school"}, ToolContext(store=SceneStore()))
+
+    class DeadSegmenter:
+        name, encode_count, lock = "dead", 0, threading.RLock()
+
+        def set_scene(self, scene_id, image):
+            raise BackendError("the segmenter server is gone")
+
+        def predict(self, prompts):
+            raise AssertionError("not reached")
+
+    store = SceneStore()
+    store.put(Scene("s", np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)))
+    box = {"box": {"x1": 1, "y1": 1, "x2": 5, "y2": 5}}
+    with pytest.raises(BackendError, match="gone"):
+        tools.REGISTRY.call("sam_segment", {"scene_id": "s", "prompts": [box]}, ToolContext(store, DeadSegmenter()))
+
+
+def test_a_tool_without_its_backend_is_a_tool_error():
     store = SceneStore()
     store.put(Scene("s", np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)))
     with pytest.raises(ToolError, match="no segmenter is configured"):

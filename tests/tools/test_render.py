@@ -65,3 +65,12 @@ def test_mask_polygons_and_geojson():
     fc = instances_geojson(polys, [{"i": 0}, {"i": 1}], None)
     assert "crs" not in fc and fc["features"][1]["geometry"]["type"] == "Polygon"
     assert mask_polygons(np.zeros((5, 5), bool)) == []
+
+
+def test_polygons_of_corner_touching_pixels_are_valid():
+    m = np.zeros((20, 20), bool)
+    m[2:5, 2:5] = True
+    m[5:8, 5:8] = True  # touches the first square at one corner only
+    polys = mask_polygons(m)
+    assert len(polys) == 2 and all(p.is_valid for p in polys)
+    assert sum(p.area for p in polys) == 18

@@ -106,3 +106,16 @@ def test_scene_store_is_bounded_and_names_the_fix(images):
     assert store.get_mask(mid).all()
     with pytest.raises(ToolError, match="does not match"):
         store.put_mask("s2", np.ones((3, 3), bool))
+
+
+def test_lon_lat_layers_on_a_plain_image_are_refused(tmp_path, images):
+    sat_p, map_p, _ = images
+    layers = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Lumphini"},
+              "geometry": {"type": "Point", "coordinates": [100.5, 13.75]}}]}  # fmt: skip
+    (tmp_path / "ll.geojson").write_text(json.dumps(layers))
+    with pytest.raises(InputError, match="none of the 1 features"):
+        load_scene(sat_p, map_p, tmp_path / "ll.geojson")
+    layers["features"][0]["geometry"]["coordinates"] = [30, 20]  # pixel coordinates inside the 80x64 image
+    (tmp_path / "px.geojson").write_text(json.dumps(layers))
+    (feature,) = load_scene(sat_p, map_p, tmp_path / "px.geojson").layers
+    assert (feature.geometry.x, feature.geometry.y) == (30, 20)

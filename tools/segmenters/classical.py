@@ -36,6 +36,7 @@ so the box is already good) and grows with looser boxes; on drawn shapes it is l
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ import numpy as np
 
 from tools.errors import InputError
 from tools.schemas import InstancePrompt
-from tools.segmenters import SegmentResult
+from tools.segmenters import SegmentResult, image_key
 
 FALLBACK_SCORE = 0.25
 """Score reported for a box-fallback mask: low, because it is only the box."""
@@ -91,7 +92,8 @@ class ClassicalSegmenter:
 
     Attributes:
         name: ``"classical"``.
-        encode_count: how many distinct scenes were set (there is no real encoding; kept for the protocol).
+        encode_count: how many times a new scene image was taken in (there is no real encoding; the count
+            follows the protocol: setting the image already held costs nothing).
         config: the knobs, see `ClassicalConfig`.
     """
 
@@ -114,7 +116,8 @@ class ClassicalSegmenter:
             raise InputError(f"unknown classical segmenter option(s) {unknown}; choose from: {fields}")
         self.config = ClassicalConfig(**{**base.__dict__, **overrides})
         self.encode_count = 0
-        self._scene_id: str | None = None
+        self.lock = threading.RLock()
+        self._key: str | None = None
         self._image: np.ndarray | None = None
 
     def set_scene(self, scene_id: str, image: np.ndarray) -> None:
@@ -123,11 +126,13 @@ class ClassicalSegmenter:
         Raises:
             InputError: the image is not (H, W, 3) (or (H, W, 4), alpha dropped) uint8.
         """
-        if scene_id == self._scene_id and self._image is not None:
-            return
-        self._image = as_rgb_image(image)
-        self._scene_id = scene_id
-        self.encode_count += 1
+        key = image_key(scene_id, image)
+        with self.lock:
+            if key == self._key and self._image is not None:
+                return
+            self._image = as_rgb_image(image)
+            self._key = key
+            self.encode_count += 1
 
     def predict(self, prompts: Sequence[InstancePrompt]) -> SegmentResult:
         """Return one mask per prompt, in scene pixels.

@@ -29,7 +29,7 @@ import numpy as np
 from tools.errors import BackendError, InputError, lazy_import
 from tools.models import looks_like_hub_id, resolve
 from tools.schemas import InstancePrompt
-from tools.segmenters import SegmentResult
+from tools.segmenters import SegmentResult, image_key
 from tools.segmenters.classical import as_rgb_image
 
 SAM2_MODELS: dict[str, tuple[str, str]] = {
@@ -160,7 +160,7 @@ class Sam2Segmenter:
         self.encode_count = 0
         self._cache: OrderedDict[str, tuple[Any, list[tuple[int, int]]]] = OrderedDict()
         self._scene_id: str | None = None
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
 
     @property
     def device(self) -> str:
@@ -173,21 +173,22 @@ class Sam2Segmenter:
         Raises:
             InputError: the image is not (H, W, 3) uint8.
         """
-        with self._lock:
-            if scene_id == self._scene_id:
+        key = image_key(scene_id, image)
+        with self.lock:
+            if key == self._scene_id:
                 return
-            if scene_id in self._cache:
-                self._restore(scene_id)
+            if key in self._cache:
+                self._restore(key)
                 return
             rgb = as_rgb_image(image)
             self._scene_id = None  # set_image resets the predictor first; stay unset if it fails
             with self._context():
                 self._predictor.set_image(rgb)
             self.encode_count += 1
-            self._cache[scene_id] = (self._predictor._features, list(self._predictor._orig_hw))
+            self._cache[key] = (self._predictor._features, list(self._predictor._orig_hw))
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
-            self._scene_id = scene_id
+            self._scene_id = key
 
     def predict(self, prompts: Sequence[InstancePrompt]) -> SegmentResult:
         """Return one mask per prompt from one batched decoder call.
@@ -202,7 +203,7 @@ class Sam2Segmenter:
         Raises:
             RuntimeError: no scene was set.
         """
-        with self._lock:
+        with self.lock:
             if self._scene_id is None:
                 raise RuntimeError("call set_scene(...) first")
             h, w = self._predictor._orig_hw[0]
