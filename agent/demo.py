@@ -32,6 +32,7 @@ def run_demo(out: Path, refine: int = 1, query: str | None = None) -> dict[str, 
         The headline numbers (IoU with the ground truth, seconds).
     """
     from agent.policies.rule import MapPolicy
+    from evals.metrics import iou_counts, sample_iou
     from evals.synthcity import generate_sample
 
     t0 = time.perf_counter()
@@ -42,9 +43,7 @@ def run_demo(out: Path, refine: int = 1, query: str | None = None) -> dict[str, 
     q = query or sample.query
     result = run_query(scene, q, policy=MapPolicy(), segmenter=make_segmenter("classical"), max_rounds=refine,
                        policy_spec="map", segmenter_spec="classical")  # fmt: skip
-    inter = int(np.logical_and(result.mask, truth).sum()) if truth is not None else 0
-    union = int(np.logical_or(result.mask, truth).sum()) if truth is not None else 0
-    iou = (inter / union if union else 1.0) if query is None else float("nan")
+    iou = sample_iou(*iou_counts(result.mask, truth)) if query is None else float("nan")
     written = write_outputs(out, scene, result, extra_png={"sat.png": scene.sat, "map.png": scene.map,
                                                            "truth.png": truth.astype(np.uint8) * 255})  # fmt: skip
     atomic_write_bytes(out / "layers.geojson", json.dumps(sample.layers_geojson).encode())

@@ -284,12 +284,23 @@ class OpenAIPolicy:
             return client
 
     def close(self) -> None:
-        """Close the synchronous HTTP client (the policy stays usable: the next call makes a new one)."""
+        """Close the synchronous HTTP client (the policy stays usable: the next call makes a new one).
+
+        Async clients belong to their event loops: close them with `aclose` from inside the loop.
+        """
         with self._lock:
             if self._client is not None:
                 self._client.close()
             self._client = None
-            self._async_clients = weakref.WeakKeyDictionary()
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop (and the sync client)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.pop(loop, None)
+        if client is not None:
+            await client.close()
+        self.close()
 
 
 def _openai() -> Any:

@@ -254,6 +254,9 @@ class TestConcurrency:
             a = await policy.alocalize(_localize(scene))
             prev = [InstancePrompt(box=Box(x1=0, y1=0, x2=50, y2=50))]
             b = await policy.arefine(PolicyRequest("refine", "q", scene, [scene.map, scene.sat], previous=prev))
+            client = policy._async_client()
+            await policy.aclose()
+            assert client.is_closed() and len(policy._async_clients) == 0
             return a, b
 
         a, b = asyncio.run(both())
