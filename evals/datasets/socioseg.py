@@ -10,6 +10,11 @@ Parquet: columns ``id``, ``problem``, ``map_image``, ``sat_image``, ``mask_label
 columns are read when a split is opened; a sample's images are read with its row group (the last two
 row groups read are cached per process), so loading in storage order reads each row group once.
 
+A sidecar ``level`` (meta.json or the parquet column) must be ``name``, ``class`` or ``function``, or absent
+(None) to have the level inferred from the query; any other value ("Class", "unknown") lists the sample with
+an error naming the file, so the runner records it as an unscored error row. A row group that pyarrow cannot
+decode (a damaged or truncated download) is an `InputError` naming the sample, the file and the row group.
+
 Masks: any nonzero pixel in any band is the target (the reference converts to gray and takes > 0).
 """
 
@@ -85,10 +90,21 @@ def _available_splits(path: Path) -> list[str]:
 
 
 def _level(query: str, given: Any, origin: str) -> tuple[Level, LevelSource, str]:
+    """Return the sidecar level when one is given, else the level inferred from the query (see `_level_error`)."""
     if isinstance(given, str) and given in LEVELS:
         return given, "sidecar", origin  # type: ignore[return-value]
     level, reason = infer_level(query)
     return level, ("unknown" if level == "unknown" else "inferred"), reason
+
+
+def _level_error(sample_id: str, given: Any, where: str) -> str | None:
+    """Return the error of a sidecar level that is neither absent (None) nor one of `LEVELS`, else None."""
+    if given is None or (isinstance(given, str) and given in LEVELS):
+        return None
+    return (
+        f"sample {sample_id!r}: the level {given!r} in {where} is not one of {', '.join(LEVELS)}; "
+        "write one of those (lower case), or remove the level to have it inferred from the query"
+    )
 
 
 # ----------------------------------------------------------------------------------------------- raw folders
@@ -195,6 +211,7 @@ def _list_raw(split_dir: Path, split: str) -> list[Sample]:
                 error = error or f"sample {d.name!r}: sidecar {meta_file} is not valid JSON ({e}); fix or delete it"
                 side = {}
         level, source, reason = _level(query, side.get("level"), "meta.json")
+        error = error or _level_error(d.name, side.get("level"), f"sidecar {meta_file}")
         samples.append(
             Sample(
                 id=d.name,
@@ -229,10 +246,18 @@ class ParquetSource:
 
     def load(self, sample: Sample) -> Scene:
         """Decode the row's three images into a Scene with its truth mask."""
+        import pyarrow as pa
+
         from tools.scene import Scene
 
-        table = _row_group(self.path, self.row_group)
         where = f"{self.path} (row group {self.row_group}, row {self.row})"
+        try:
+            table = _row_group(self.path, self.row_group)
+        except (OSError, pa.ArrowException) as e:
+            raise InputError(
+                f"sample {sample.id!r}: row group {self.row_group} of {self.path} could not be read ({e}); "
+                "the file is damaged or truncated: re-download it"
+            ) from e
         values = {c: table.column(c)[self.row].as_py() for c in IMAGE_COLUMNS}
         sat = _decode_rgb(values["sat_image"], sample, "sat_image", where)
         map_arr = _decode_rgb(values["map_image"], sample, "map_image", where)
@@ -309,6 +334,9 @@ def _list_parquet(files: list[Path], split: str, explicit: bool) -> list[Sample]
                         continue
                 query = "" if r["problem"] is None else str(r["problem"])
                 level, source, reason = _level(query, r.get("level"), f"{f.name} level column")
+                error = _level_error(str(r["id"]), r.get("level"), f"the level column of {f} (row group {rg})")
+                if not query:
+                    error = f"sample {r['id']!r} in {f} has an empty problem (query)"
                 samples.append(
                     Sample(
                         id=str(r["id"]),
@@ -320,7 +348,7 @@ def _list_parquet(files: list[Path], split: str, explicit: bool) -> list[Sample]
                         socio_class=r.get("socio_class"),
                         socio_function=r.get("socio_function"),
                         source=ParquetSource(str(f), rg, row),
-                        error=None if query else f"sample {r['id']!r} in {f} has an empty problem (query)",
+                        error=error,
                     )
                 )
     if not samples:

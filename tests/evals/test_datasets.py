@@ -6,7 +6,7 @@ import pytest
 
 from evals.datasets import make_dataset
 from evals.datasets.levels import infer_level
-from tests.fixtures.socioseg_data import LEVELS, QUERIES, make_arrays, write_parquet, write_raw
+from tests.fixtures.socioseg_data import LEVELS, QUERIES, damage_row_group, make_arrays, write_parquet, write_raw
 from tools.errors import DatasetNotFoundError, InputError
 
 
@@ -280,3 +280,38 @@ def test_levels_doctests():
 def test_categories_outside_the_taxonomy_are_not_read_as_names(query, level):
     """Real SocioSeg class queries are Title-Case categories; two common words must not pass for a name."""
     assert infer_level(query)[0] == level
+
+
+# ----------------------------------------------------------------------------------------------- review fixes
+
+
+@pytest.mark.parametrize("bad", ["Class", "unknown", 3])
+def test_invalid_sidecar_level_is_an_input_error_naming_file_and_values(raw, bad):
+    meta = raw / "test" / "s000" / "meta.json"
+    meta.write_text(json.dumps({"level": bad}))
+    ds = make_dataset(str(raw))
+    assert len(ds) == 3  # still listed, so the runner records it as an error row
+    with pytest.raises(InputError) as e:
+        ds.get("s000").load_scene()
+    assert str(meta) in str(e.value) and "name, class, function" in str(e.value) and repr(bad) in str(e.value)
+    assert ds.get("s001").level_source == "inferred" and ds.get("s001").error is None
+
+
+def test_invalid_parquet_level_column_is_an_input_error_naming_file_and_values(tmp_path):
+    f = write_parquet(tmp_path / "test.parquet", n=3, extra={"level": ["name", "Class", None]})
+    ds = make_dataset(str(f))
+    assert [(s.level, s.level_source) for s in ds if s.id != "s001"] == [("name", "sidecar"), ("function", "inferred")]
+    with pytest.raises(InputError) as e:
+        ds.get("s001").load_scene()
+    assert str(f) in str(e.value) and "name, class, function" in str(e.value) and "'Class'" in str(e.value)
+
+
+def test_corrupt_parquet_row_group_is_an_input_error_naming_sample_file_and_row_group(tmp_path):
+    f = write_parquet(tmp_path / "test.parquet", n=4, row_group_size=2)
+    damage_row_group(f, 1)
+    ds = make_dataset(str(f))  # listing reads only the text columns
+    assert ds.get("s000").load_scene().truth.any()
+    with pytest.raises(InputError) as e:
+        ds.get("s002").load_scene()
+    msg = str(e.value)
+    assert "'s002'" in msg and str(f) in msg and "row group 1" in msg and "re-download" in msg

@@ -11,7 +11,7 @@ from agent.parsing import parse_answer
 from agent.policies import PolicyRequest, make_policy
 from evals.report import write_report
 from evals.runner import RESULTS, EvalConfig, read_results, run_eval
-from tests.fixtures.socioseg_data import write_raw
+from tests.fixtures.socioseg_data import damage_row_group, write_parquet, write_raw
 from tools.errors import BackendError, InputError
 from tools.scene import Scene
 
@@ -166,6 +166,22 @@ def test_corrupt_sample_becomes_an_error_row(tmp_path):
     report = write_report(out, plots=False)
     assert report["n_errors"] == 1 and report["overall"]["n"] == 3
     assert "s002" in (out / "report.md").read_text()
+
+
+def test_corrupt_parquet_row_group_becomes_an_error_row(tmp_path):
+    f = write_parquet(tmp_path / "data" / "test.parquet", n=5, row_group_size=2)
+    damage_row_group(f, 1)  # rows s002 and s003
+    out = tmp_path / "out"
+    run_eval(EvalConfig(data=str(f), policy="oracle-box", out=out), progress=False)
+    rows = _rows(out)
+    assert len(rows) == 5
+    for sid in ("s002", "s003"):
+        assert rows[sid]["scored"] is False
+        assert (
+            str(f) in rows[sid]["error"] and "row group 1" in rows[sid]["error"] and "re-download" in rows[sid]["error"]
+        )
+    assert all(rows[s]["scored"] and rows[s]["error"] is None for s in ("s000", "s001", "s004"))
+    assert write_report(out, plots=False)["n_errors"] == 2
 
 
 def test_backend_failure_stops_the_run_and_keeps_no_partial_rows(data, tmp_path):
