@@ -235,14 +235,22 @@ def load_scene(
 def load_scene_dir(root: str | Path, scene_id: str | None = None) -> Scene:
     """Load a scene folder: ``sat.tif`` or ``sat.png``, ``map.png``, and ``layers.geojson`` if present.
 
-    A ``georef.json`` (``{"crs": ..., "transform": [a, b, c, d, e, f]}``) georeferences a PNG satellite image.
+    The satellite image is the first of ``sat.tif``, ``sat.tiff``, ``sat.png``, ``sat.jpg`` that exists. A
+    ``georef.json`` (``{"crs": ..., "transform": [a, b, c, d, e, f]}``) georeferences a PNG satellite image.
+
+    Raises:
+        InputError: the folder, its satellite image or ``map.png`` is missing, or a file is unreadable (the
+            message names the file).
     """
     d = Path(root)
     if not d.is_dir():
         raise InputError(f"scene folder not found: {d}")
-    sat = next((d / n for n in ("sat.tif", "sat.tiff", "sat.png", "sat.jpg") if (d / n).is_file()), None)
+    names = ("sat.tif", "sat.tiff", "sat.png", "sat.jpg")
+    sat = next((d / n for n in names if (d / n).is_file()), None)
     if sat is None:
-        raise InputError(f"scene folder {d} has no sat.tif or sat.png")
+        raise InputError(f"scene folder {d} has no satellite image: {d / 'sat.png'} is missing (or {', '.join(names)})")
+    if not (d / "map.png").is_file():
+        raise InputError(f"scene folder {d} has no map image: {d / 'map.png'} is missing")
     layers = next((d / n for n in ("layers.geojson", "layers.gpkg") if (d / n).is_file()), None)
     scene = load_scene(sat, d / "map.png", None, scene_id or d.name)
     georef_file = d / "georef.json"

@@ -2,7 +2,9 @@
 
 Raw layout: ``<root>/<split>/<id>/{map.png, sat.png, mask.png, question.json}``; ``question.json`` holds
 ``{"problem": "<query>"}``. SynthCity adds ``meta.json`` (the sidecar: ``level``, ``class``,
-``function``), ``sat.tif`` (GeoTIFF), ``georef.json`` and ``layers.geojson``; all are optional here.
+``function``), ``sat.tif`` (GeoTIFF), ``georef.json`` and ``layers.geojson``; all are optional here. A sample
+folder is read by `tools.scene.load_scene_dir` (so ``sat.tif`` wins over ``sat.png``, as everywhere else)
+and its truth from ``mask.png``.
 
 Parquet: columns ``id``, ``problem``, ``map_image``, ``sat_image``, ``mask_label``; images are Hugging Face
 ``datasets`` Image structs ``{bytes, path}`` (plain binary or a path string also work). Optional columns
@@ -121,29 +123,21 @@ class RawSource:
         return (self.folder,)
 
     def load(self, sample: Sample) -> Scene:
-        """Read the sample folder into a Scene with its truth mask."""
-        from tools.scene import Scene, read_georef_json, read_image, read_layers
+        """Read the sample folder with `tools.scene.load_scene_dir` and set its truth from ``mask.png``."""
+        from tools.scene import load_scene_dir
 
         d = Path(self.folder)
-        sat_path = next((d / n for n in ("sat.png", "sat.tif", "sat.tiff", "sat.jpg") if (d / n).is_file()), None)
-        if sat_path is None:
-            raise DatasetNotFoundError(_missing(sample, d / "sat.png"))
-        for name in ("map.png", "mask.png"):
-            if not (d / name).is_file():
-                raise DatasetNotFoundError(_missing(sample, d / name))
+        if not (d / "mask.png").is_file():
+            raise DatasetNotFoundError(_missing(sample, d / "mask.png"))
         try:
-            sat, georef = read_image(sat_path, "satellite image")
-            map_arr, _ = read_image(d / "map.png", "map image")
+            scene = load_scene_dir(d, scene_id=sample.id)
         except InputError as e:
             raise InputError(f"sample {sample.id!r}: {e}; re-export the sample or remove its folder {d}") from e
         truth = _read_mask(d / "mask.png", sample)
-        _check_sizes(sample, sat, map_arr, truth, str(d))
-        if georef is None and (d / "georef.json").is_file():
-            georef = read_georef_json(d / "georef.json")
-        layers_path = next((d / n for n in ("layers.geojson", "layers.gpkg") if (d / n).is_file()), None)
-        layers = read_layers(layers_path, georef) if layers_path is not None else []
-        meta = {"dataset_source": str(d), "query": sample.query, "level": sample.level}
-        return Scene(sample.id, sat, map_arr, layers=layers, georef=georef, truth=truth, meta=meta)
+        _check_sizes(sample, scene.sat, scene.map, truth, str(d))
+        scene.truth = truth
+        scene.meta.update({"dataset_source": str(d), "query": sample.query, "level": sample.level})
+        return scene
 
 
 def _missing(sample: Sample, path: Path) -> str:

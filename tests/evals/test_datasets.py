@@ -315,3 +315,30 @@ def test_corrupt_parquet_row_group_is_an_input_error_naming_sample_file_and_row_
         ds.get("s002").load_scene()
     msg = str(e.value)
     assert "'s002'" in msg and str(f) in msg and "row group 1" in msg and "re-download" in msg
+
+
+def test_raw_sample_reads_like_load_scene_dir_geotiff_first(raw):
+    from affine import Affine
+
+    from tools.coords import GeoRef
+    from tools.raster_io import geotiff_bytes
+    from tools.scene import load_scene_dir
+
+    d = raw / "test" / "s001"
+    tif = np.full((64, 64, 3), 77, np.uint8)
+    georef = GeoRef(crs="EPSG:32650", transform=Affine(0.5, 0, 500000, 0, -0.5, 4e6))
+    (d / "sat.tif").write_bytes(geotiff_bytes(tif, georef))
+    scene = make_dataset(str(raw)).get("s001").load_scene()
+    direct = load_scene_dir(d)
+    assert np.array_equal(scene.sat, tif) and np.array_equal(scene.sat, direct.sat)
+    assert scene.georef == georef == direct.georef
+    assert scene.scene_id == "s001" and np.array_equal(scene.truth, make_arrays(1)[2] > 0)
+
+
+@pytest.mark.parametrize("name", ["sat.png", "map.png"])
+def test_missing_image_of_a_raw_sample_is_named(raw, name):
+    path = raw / "test" / "s000" / name
+    path.unlink()
+    with pytest.raises(InputError) as e:
+        make_dataset(str(raw)).get("s000").load_scene()
+    assert "'s000'" in str(e.value) and str(path) in str(e.value) and "re-export" in str(e.value)
