@@ -83,13 +83,17 @@ class EvalConfig(BaseModel):
         return f"sam2:{self.checkpoint}"
 
     def identity(self) -> dict[str, Any]:
-        """Return the fields that define the results (what config.json holds and a rerun must match)."""
-        kind, sep, path = self.data.partition(":")
-        if not sep or len(kind) == 1:
-            kind, path = "socioseg", self.data
+        """Return the fields that define the results (what config.json holds and a rerun must match).
+
+        Raises:
+            InputError: the data spec or the checkpoint flag is bad.
+        """
+        from evals.datasets import parse_dataset_spec
+
+        kind, path = parse_dataset_spec(self.data)
         options = {k: v for k, v in sorted(self.policy_options.items()) if not SECRET_KEYS.search(k)}
         return {
-            "data": f"{kind}:{Path(path).expanduser().resolve()}",
+            "data": f"{kind}:{path.resolve()}",
             "split": self.split,
             "policy": self.policy,
             "policy_options": json.loads(json.dumps(options, default=str)),

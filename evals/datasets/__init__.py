@@ -151,6 +151,30 @@ class Dataset(Sequence[Sample]):
         return counts
 
 
+def parse_dataset_spec(spec: str) -> tuple[str, Path]:
+    """Split a dataset spec into its kind (``synth`` or ``socioseg``) and its path (``~`` expanded).
+
+    A bare path, or one that starts with a Windows drive letter, means ``socioseg``.
+
+    Raises:
+        InputError: the prefix is unknown, or the spec has no path.
+
+    >>> kind, path = parse_dataset_spec("synth:runs/synth")
+    >>> kind, path.as_posix()
+    ('synth', 'runs/synth')
+    >>> parse_dataset_spec("data/socioseg")[0]
+    'socioseg'
+    """
+    kind, sep, path = spec.partition(":")
+    if not sep or len(kind) == 1:  # a bare path (or a Windows drive letter)
+        kind, path = "socioseg", spec
+    if kind not in ("synth", "socioseg"):
+        raise InputError(f"unknown dataset spec {spec!r}; use one of: {', '.join(DATASET_SPECS)}")
+    if not path:
+        raise InputError(f"dataset spec {spec!r} has no path; use {kind}:PATH")
+    return kind, Path(path).expanduser()
+
+
 def make_dataset(spec: str, split: str = "test") -> Dataset:
     """Open a dataset split from a spec (see the module docstring); no image is decoded here.
 
@@ -164,11 +188,5 @@ def make_dataset(spec: str, split: str = "test") -> Dataset:
     """
     from evals.datasets.socioseg import open_split
 
-    kind, sep, path = spec.partition(":")
-    if not sep or len(kind) == 1:  # a bare path (or a Windows drive letter)
-        kind, path = "socioseg", spec
-    if kind not in ("synth", "socioseg"):
-        raise InputError(f"unknown dataset spec {spec!r}; use one of: {', '.join(DATASET_SPECS)}")
-    if not path:
-        raise InputError(f"dataset spec {spec!r} has no path; use {kind}:PATH")
-    return open_split(kind, spec, Path(path).expanduser(), split)
+    kind, path = parse_dataset_spec(spec)
+    return open_split(kind, spec, path, split)

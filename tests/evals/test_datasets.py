@@ -1,5 +1,6 @@
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -342,3 +343,22 @@ def test_missing_image_of_a_raw_sample_is_named(raw, name):
     with pytest.raises(InputError) as e:
         make_dataset(str(raw)).get("s000").load_scene()
     assert "'s000'" in str(e.value) and str(path) in str(e.value) and "re-export" in str(e.value)
+
+
+def test_one_spec_parser_for_datasets_and_run_identity(raw, tmp_path):
+    import doctest
+
+    import evals.datasets
+    from evals.datasets import parse_dataset_spec
+    from evals.runner import EvalConfig
+
+    assert doctest.testmod(evals.datasets).failed == 0
+    assert parse_dataset_spec(f"synth:{raw}") == ("synth", raw)
+    assert parse_dataset_spec(str(raw)) == ("socioseg", raw)
+    assert parse_dataset_spec("C:/data/socioseg") == ("socioseg", Path("C:/data/socioseg"))
+    assert EvalConfig(data=str(raw), out=tmp_path).identity()["data"] == f"socioseg:{raw.resolve()}"
+    for spec, needle in ((f"kaggle:{raw}", "unknown dataset spec"), ("synth:", "has no path")):
+        with pytest.raises(InputError, match=needle):
+            parse_dataset_spec(spec)
+        with pytest.raises(InputError, match=needle):  # the run's identity reads the spec the same way
+            EvalConfig(data=spec, out=tmp_path).identity()
