@@ -55,20 +55,19 @@ class OracleBoxPolicy:
         truth = request.scene.truth
         if truth is None:
             raise InputError("oracle-box needs ground truth; it only runs under socio eval")
+        from evals.metrics import component_boxes, components
+
+        found = component_boxes(truth, self.min_area)
+        boxes = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in found]
+        if not with_points:
+            return [ParsedItem(box=b) for b in boxes]
         import cv2
 
-        from evals.metrics import components
-
         items = []
-        for comp in components(truth, self.min_area):
-            ys, xs = np.nonzero(comp)
-            box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-            points: list[tuple[float, float]] = []
-            if with_points:
-                dist = cv2.distanceTransform(comp.astype(np.uint8), cv2.DIST_L2, 3)
-                y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-                points = [(float(x) + 0.5, float(y) + 0.5)]
-            items.append(ParsedItem(box=box, points=points))
+        for box, comp in zip(boxes, components(truth, self.min_area), strict=True):  # both in label order
+            dist = cv2.distanceTransform(comp.astype(np.uint8), cv2.DIST_L2, 3)
+            y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+            items.append(ParsedItem(box=box, points=[(float(x) + 0.5, float(y) + 0.5)]))
         return items
 
     def localize(self, request: PolicyRequest) -> PolicyReply:

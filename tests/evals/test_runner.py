@@ -227,6 +227,23 @@ def test_oracle_answers_truth_boxes_in_the_reference_format():
         assert truth[int(y), int(x)]
 
 
+def test_oracle_boxes_are_the_metric_instances_boxes():
+    from evals.metrics import component_boxes
+
+    rng = np.random.default_rng(3)
+    truth = np.zeros((64, 64), bool)
+    for _ in range(6):
+        x, y, w, h = (int(v) for v in rng.integers(0, 40, 4) // [1, 1, 3, 3])
+        truth[y : y + h + 2, x : x + w + 2] = True
+    truth[50:54, 50:54] = truth[54:58, 54:58] = True  # touching at a corner: one 8-connected instance
+    want = [tuple(float(v) for v in b) for b in component_boxes(truth)]
+    oracle = make_policy("oracle-box")
+    assert [it.box for it in parse_answer(oracle.localize(_request(_scene(truth))).text).items] == want
+    refined = parse_answer(oracle.refine(_request(_scene(truth), "refine")).text, stage="refine").items
+    assert [it.box for it in refined] == want
+    assert all(truth[int(it.points[0][1]), int(it.points[0][0])] for it in refined)
+
+
 def test_oracle_without_truth_is_an_input_error():
     with pytest.raises(InputError, match="oracle-box needs ground truth; it only runs under socio eval"):
         make_policy("oracle-box").localize(_request(_scene()))
