@@ -7,6 +7,10 @@ Definitions (see DESIGN.md "Metrics"):
 
 - **IoU** of one sample: foreground intersection over union of the predicted and true masks
   (any nonzero pixel is foreground). An empty prediction on an empty truth scores 1.
+- **Agent failures**: a sample on which the agent crashed (a scored result row with an ``error``) is a
+  miss: its IoU is 0, even on an empty truth, where its empty stand-in prediction would otherwise score 1.
+  Its empty prediction enters cIoU and instance F1 as it is (its truth pixels count in the union, its truth
+  instances as false negatives), so on an empty truth it adds nothing to those two.
 - **gIoU**: the mean of the per-sample IoUs.
 - **cIoU**: the total intersection over the total union of the split (large objects weigh more).
 - **Instance F1**: the true instances are the 8-connected components of the truth mask; the predicted
@@ -65,12 +69,19 @@ def iou_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
     return int(np.count_nonzero(p & t)), int(np.count_nonzero(p | t))
 
 
-def sample_iou(intersection: int, union: int) -> float:
-    """Return one sample's IoU; an empty union (empty prediction on empty truth) scores 1.
+def sample_iou(intersection: int, union: int, failed: bool = False) -> float:
+    """Return one sample's IoU; an empty union (empty prediction on empty truth) scores 1, a failure 0.
 
-    >>> sample_iou(3, 4), sample_iou(0, 5), sample_iou(0, 0)
-    (0.75, 0.0, 1.0)
+    Args:
+        intersection: foreground pixels in both masks.
+        union: foreground pixels in either mask.
+        failed: the agent crashed on the sample (the prediction is a stand-in): a miss.
+
+    >>> sample_iou(3, 4), sample_iou(0, 5), sample_iou(0, 0), sample_iou(0, 0, failed=True)
+    (0.75, 0.0, 1.0, 0.0)
     """
+    if failed:
+        return 0.0
     return 1.0 if union == 0 else intersection / union
 
 
@@ -276,30 +287,44 @@ def prf1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class SampleCounts:
-    """Per-sample counts in array form, the input of `summarize` and `bootstrap_ci`."""
+    """Per-sample counts in array form, the input of `summarize` and `bootstrap_ci`.
+
+    ``failed`` marks agent failures (IoU 0, see the module docstring); None means no sample failed.
+    """
 
     intersection: np.ndarray
     union: np.ndarray
     tp: np.ndarray
     fp: np.ndarray
     fn: np.ndarray
+    failed: np.ndarray | None = None
 
     @classmethod
     def from_rows(cls, rows: Sequence[dict]) -> SampleCounts:
-        """Build from result rows with keys ``intersection``, ``union``, ``tp``, ``fp``, ``fn``."""
+        """Build from scored result rows with keys ``intersection``, ``union``, ``tp``, ``fp``, ``fn``.
+
+        A row with a non-empty ``error`` is an agent failure.
+        """
 
         def col(key: str) -> np.ndarray:
             return np.array([int(r[key]) for r in rows], dtype=np.int64)
 
-        return cls(col("intersection"), col("union"), col("tp"), col("fp"), col("fn"))
+        failed = np.array([bool(r.get("error")) for r in rows], dtype=bool)
+        return cls(col("intersection"), col("union"), col("tp"), col("fp"), col("fn"), failed)
 
     def __len__(self) -> int:
         return int(self.intersection.shape[0])
 
+    def failures(self) -> np.ndarray:
+        """Return the per-sample failure flags (all False when ``failed`` is None)."""
+        return np.zeros(len(self), bool) if self.failed is None else np.asarray(self.failed, bool)
 
-def _stats(inter: np.ndarray, union: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> dict:
+
+def _stats(
+    inter: np.ndarray, union: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, failed: np.ndarray
+) -> dict:
     """Compute gIoU, cIoU and F1 along the last axis (vectorised over bootstrap resamples)."""
-    ious = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    ious = np.where(failed, 0.0, np.where(union > 0, inter / np.maximum(union, 1), 1.0))
     g = ious.mean(-1)
     i_sum, u_sum = inter.sum(-1), union.sum(-1)
     c = np.where(u_sum > 0, i_sum / np.maximum(u_sum, 1), 1.0)
@@ -331,7 +356,8 @@ def bootstrap_ci(
         return {"giou": None, "ciou": None, "f1": None}
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_resamples, n))
-    boot = _stats(counts.intersection[idx], counts.union[idx], counts.tp[idx], counts.fp[idx], counts.fn[idx])
+    failed = counts.failures()[idx]
+    boot = _stats(counts.intersection[idx], counts.union[idx], counts.tp[idx], counts.fp[idx], counts.fn[idx], failed)
     lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     return {k: (float(np.percentile(v, lo)), float(np.percentile(v, hi))) for k, v in boot.items()}
 
@@ -350,7 +376,7 @@ def summarize(counts: SampleCounts, n_resamples: int = 1000, seed: int = 0) -> d
     n = len(counts)
     if n == 0:
         return {"n": 0, "giou": None, "ciou": None, "precision": None, "recall": None, "f1": None, "ci95": None}
-    point = _stats(counts.intersection, counts.union, counts.tp, counts.fp, counts.fn)
+    point = _stats(counts.intersection, counts.union, counts.tp, counts.fp, counts.fn, counts.failures())
     precision, recall, f1 = prf1(int(counts.tp.sum()), int(counts.fp.sum()), int(counts.fn.sum()))
     return {
         "n": n,

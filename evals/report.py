@@ -8,7 +8,7 @@ config.
 
 Metric conventions are those of `evals.metrics`; rows that could not be scored (missing or corrupt
 sample files) are counted under ``n_errors`` and left out of the metrics, while agent failures on valid
-samples are scored as empty predictions (see `evals.runner`).
+samples are misses: IoU 0 even on an empty truth, an empty prediction in cIoU and F1 (see `evals.runner`).
 """
 
 from __future__ import annotations
@@ -155,7 +155,8 @@ def render_markdown(report: dict[str, Any], notes: list[str] | None = None) -> s
         f"{src.get('unknown', 0)} unknown (inferred from the query text by the rule in evals/datasets/levels.py "
         "when the data has no level)",
         f"- samples: {report['n_rows']} rows, {report['n_scored']} scored, {report['n_errors']} with errors "
-        f"({report['n_unscored']} unscorable: missing or corrupt files; agent errors are scored as misses)",
+        f"({report['n_unscored']} unscorable: missing or corrupt files, left out; agent errors score IoU 0, "
+        "even on an empty truth, and their empty prediction counts as it is in cIoU and F1)",
         f"- format failures: {report['format_failures']} of {report['answers']} answers"
         + (f" ({100 * ffr:.1f}%)" if ffr is not None else ""),
         "- latency: "

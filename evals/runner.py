@@ -19,7 +19,9 @@ Errors, decided here:
 - A sample whose files are missing or corrupt (`InputError` while loading) becomes a row with
   ``scored: false`` and the error message; it is left out of the metrics and counted in the report.
 - An error inside the agent on a valid sample (a tool or parsing bug) becomes a row with ``scored: true``,
-  an empty prediction and the error: the system failed on that sample, so it counts as a miss.
+  an empty prediction and the error: the system failed on that sample, so it counts as a miss. The row's
+  ``iou`` is 0 even when the truth is empty (where an empty prediction would score 1), and the report
+  scores it so too: `evals.metrics.SampleCounts.from_rows` reads a scored row's ``error`` as a failure.
 - A `BackendError` (server down, model missing) stops the run: the rows already written stay, and the
   same command resumes once the backend is back.
 - Ctrl-C stops the run; finished rows stay and a rerun continues.
@@ -285,7 +287,7 @@ class SampleEvaluator:
         stages = result.stages if result is not None else []
         return row | {
             "scored": True,
-            "iou": sample_iou(inter, union),
+            "iou": sample_iou(inter, union, failed=row["error"] is not None),
             "intersection": inter,
             "union": union,
             "pred_area": int(pred.sum()),

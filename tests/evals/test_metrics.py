@@ -187,3 +187,18 @@ def test_fast_instance_counts_agree_with_the_plain_definition():
         assert instance_counts(pred, truth) == expected_cc
         given = [m for m in instances if m.sum() > metrics.MIN_INSTANCE_AREA]
         assert instance_counts(pred, truth, instances) == metrics.match_instances(given, truths)
+
+
+def test_failed_samples_score_zero_even_on_an_empty_truth():
+    rows = [
+        {"intersection": 0, "union": 0, "tp": 0, "fp": 0, "fn": 0, "error": None},  # a true empty answer: 1
+        {"intersection": 0, "union": 0, "tp": 0, "fp": 0, "fn": 0, "error": "RuntimeError: bug"},  # a crash: 0
+        {"intersection": 0, "union": 5, "tp": 0, "fp": 0, "fn": 1, "error": "RuntimeError: bug"},
+    ]
+    c = SampleCounts.from_rows(rows)
+    assert c.failures().tolist() == [False, True, True]
+    s = summarize(c, n_resamples=100)
+    assert s["giou"] == pytest.approx(1 / 3) and s["ciou"] == 0.0
+    assert s["ci95"]["giou"][1] <= 1.0 and s["ci95"]["giou"][0] >= 0.0
+    assert summarize(SampleCounts.from_rows(rows[1:2]))["giou"] == 0.0
+    assert summarize(SampleCounts(*(np.zeros(1, np.int64) for _ in range(5))))["giou"] == 1.0  # failed=None

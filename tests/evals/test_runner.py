@@ -9,8 +9,9 @@ import pytest
 
 from agent.parsing import parse_answer
 from agent.policies import PolicyRequest, make_policy
+from evals.datasets import make_dataset
 from evals.report import write_report
-from evals.runner import RESULTS, EvalConfig, read_results, run_eval
+from evals.runner import RESULTS, EvalConfig, ResultWriter, SampleEvaluator, prepare_out, read_results, run_eval
 from tests.fixtures.socioseg_data import damage_row_group, write_parquet, write_raw
 from tools.errors import BackendError, InputError
 from tools.scene import Scene
@@ -184,6 +185,47 @@ def test_corrupt_parquet_row_group_becomes_an_error_row(tmp_path):
     assert write_report(out, plots=False)["n_errors"] == 2
 
 
+class _CrashingPolicy:
+    """A policy with a bug: it raises on every call (a stand-in for a broken policy; the runner is real)."""
+
+    name = "crashing"
+
+    def localize(self, request):
+        raise RuntimeError("policy bug")
+
+    refine = localize
+
+
+def test_agent_crash_on_an_empty_truth_scores_zero_and_a_successful_empty_answer_scores_one(tmp_path):
+
+    data = write_raw(tmp_path / "data", n=3, empty=(0, 1))
+    ds = make_dataset(str(data))
+    assert not ds.get("s000").load_scene().truth.any() and ds.get("s002").load_scene().truth.any()
+    ok = tmp_path / "oracle"  # end to end: the oracle answers no box on an empty truth, the prediction is empty
+    run_eval(EvalConfig(data=str(data), policy="oracle-box", out=ok), progress=False)
+    rows = _rows(ok)
+    assert rows["s000"]["error"] is None and rows["s000"]["pred_area"] == rows["s000"]["union"] == 0
+    assert rows["s000"]["iou"] == 1.0
+    assert write_report(ok, plots=False)["overall"]["giou"] == pytest.approx(1.0, abs=0.1)
+
+    out = tmp_path / "crash"
+    cfg = EvalConfig(data=str(data), policy="oracle-box", out=out)
+    prepare_out(cfg)
+    evaluator = SampleEvaluator(cfg)
+    evaluator.policy = _CrashingPolicy()
+    writer = ResultWriter(out / RESULTS)
+    for sample in ds:
+        writer.write(evaluator.evaluate(sample))
+    writer.close()
+    rows = _rows(out)
+    for sid in ("s000", "s001", "s002"):  # a crash is a miss whatever the truth: IoU 0
+        assert rows[sid]["scored"] and "RuntimeError: policy bug" in rows[sid]["error"]
+        assert rows[sid]["iou"] == 0.0 and rows[sid]["pred_area"] == 0
+    report = write_report(out, plots=False)
+    assert report["overall"]["giou"] == 0.0 and report["per_level"]["name"]["giou"] == 0.0
+    assert "agent errors score IoU 0" in (out / "report.md").read_text()
+
+
 def test_backend_failure_stops_the_run_and_keeps_no_partial_rows(data, tmp_path):
     options = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "max_retries": 0, "timeout": 5, "api_key": "sk-x"}
     cfg = _cfg(data, tmp_path, policy="openai", policy_options=options)
@@ -277,7 +319,6 @@ def test_random_refine_keeps_the_boxes_and_adds_a_point_inside():
 
 
 def test_synthcity_raw_and_parquet_hold_the_same_samples(tmp_path):
-    from evals.datasets import make_dataset
     from evals.synthcity import generate
 
     root = generate(tmp_path / "synth", "test", 3, seed=0, size=256, progress=False)
