@@ -24,11 +24,14 @@ Errors, decided here:
   scores it so too: `evals.metrics.SampleCounts.from_rows` reads a scored row's ``error`` as a failure.
 - A `BackendError` (server down, model missing) stops the run: the rows already written stay, and the
   same command resumes once the backend is back.
-- Ctrl-C stops the run; finished rows stay and a rerun continues.
+- A worker process that dies (``--workers N``: killed, out of memory, a crash in native code) ends the run
+  with a `BackendError` instead of hanging: finished rows stay and a rerun continues.
+- Ctrl-C stops the run; finished rows stay, no worker process outlives it, and a rerun continues.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -337,7 +340,12 @@ _WORKER_ERROR: tuple[str, str] | None = None
 
 
 def _init_worker(cfg_json: str) -> None:
-    """Build the worker's own policy and segmenter; remember a failure to report it per task."""
+    """Build the worker's own policy and segmenter; remember a failure to report it per task.
+
+    A failure is not raised here: a raising initializer only breaks the pool with a generic message, while
+    the remembered error reaches the parent, through the first task, as the `BackendError` or `InputError`
+    it was.
+    """
     global _WORKER, _WORKER_ERROR
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     try:
@@ -345,7 +353,7 @@ def _init_worker(cfg_json: str) -> None:
 
         cv2.setNumThreads(1)
         _WORKER = SampleEvaluator(EvalConfig.model_validate_json(cfg_json))
-    except BaseException as e:  # a Pool initializer must not raise: the pool would respawn it forever
+    except BaseException as e:
         _WORKER_ERROR = _error_tuple(e)
 
 
@@ -374,20 +382,73 @@ def _raise(err: tuple[str, str]) -> None:
     raise RuntimeError(f"a worker failed: {message}")
 
 
-def _rows_in_workers(cfg: EvalConfig, samples: list[Any]) -> Iterator[dict[str, Any]]:
-    import multiprocessing as mp
+def _stop_workers(pool: Any) -> None:
+    """Kill the pool's worker processes (they ignore SIGINT and may be mid-sample), then shut it down."""
+    if hasattr(pool, "kill_workers"):  # Python 3.14+
+        pool.kill_workers()
+    else:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
-    ctx = mp.get_context("spawn")  # fresh interpreters: safe with torch and threads
-    pool = ctx.Pool(min(cfg.workers, len(samples)), initializer=_init_worker, initargs=(cfg.model_dump_json(),))
+
+def _rows_in_workers(cfg: EvalConfig, samples: list[Any]) -> Iterator[dict[str, Any]]:
+    """Yield rows from spawned worker processes as they finish.
+
+    At most two samples per worker are in flight, so a stop loses little work. A worker that dies (killed,
+    out of memory, a crash in native code) breaks the pool: the rows already yielded are kept and the run
+    ends with a `BackendError` that says to rerun. On any early exit (an error, Ctrl-C) the workers are
+    killed, so none outlives the run.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    n = min(cfg.workers, len(samples))
+    pool = ProcessPoolExecutor(
+        n,
+        mp_context=mp.get_context("spawn"),  # fresh interpreters: safe with torch and threads
+        initializer=_init_worker,
+        initargs=(cfg.model_dump_json(),),
+    )
+    queue = iter(samples)
+    pending: set[Future] = set()
+    yielded = 0
+    finished = False
     try:
-        for kind, payload in pool.imap_unordered(_work, samples, chunksize=1):
-            if kind == "fatal":
-                _raise(payload)
-            yield payload
-        pool.close()
+        for s in itertools.islice(queue, 2 * n):
+            pending.add(pool.submit(_work, s))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            broken: BaseException | None = None
+            for fut in sorted(done, key=lambda f: f.exception() is not None):  # finished rows first
+                error = fut.exception()
+                if error is not None:
+                    broken = error
+                    continue
+                kind, payload = fut.result()
+                if kind == "fatal":
+                    _raise(payload)
+                yield payload
+                yielded += 1
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(pool.submit(_work, nxt))
+            if isinstance(broken, BrokenProcessPool):
+                raise BackendError(
+                    f"a worker process died ({broken}); it may have run out of memory or crashed in native code. "
+                    f"The {yielded} rows finished in this run are kept in {cfg.out / RESULTS}: rerun the same "
+                    "command to resume, with fewer --workers if memory is short (--workers 1 shows the error)"
+                ) from broken
+            if broken is not None:
+                raise broken
+        finished = True
     finally:
-        pool.terminate()
-        pool.join()
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _stop_workers(pool)
 
 
 def _rows_in_process(cfg: EvalConfig, samples: list[Any]) -> Iterator[dict[str, Any]]:

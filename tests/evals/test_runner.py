@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import time
@@ -132,6 +133,94 @@ def test_workers_give_the_same_rows(data, reference, tmp_path):
     write_report(tmp_path, plots=False)
     assert _rows(tmp_path) == _rows(reference)
     assert _report(tmp_path) == _report(reference)
+
+
+def _wait_for_rows(results: Path, n: int, alive) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and alive():
+        if results.is_file() and results.read_bytes().count(b"\n") >= n:
+            return
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_a_dead_worker_ends_the_run_with_a_backend_error_and_keeps_finished_rows(tmp_path):
+    """A worker killed from outside (as the OOM killer does) must end the run, not hang it."""
+    import multiprocessing as mp
+    import signal
+    import threading
+
+    data = write_raw(tmp_path / "data", n=40)
+    out = tmp_path / "out"
+    cfg = EvalConfig(data=str(data), policy="random-box", out=out, workers=2)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_eval(cfg, progress=False)
+        except BaseException as e:
+            raised.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    _wait_for_rows(out / RESULTS, 1, thread.is_alive)
+    workers = mp.active_children()
+    assert workers, "the run finished before a worker could be killed"
+    os.kill(workers[0].pid, signal.SIGKILL)
+    thread.join(60)
+    assert not thread.is_alive(), "the run hangs after a worker died"
+    assert len(raised) == 1 and isinstance(raised[0], BackendError), raised
+    assert "worker process died" in str(raised[0]) and "rerun the same command to resume" in str(raised[0])
+    kept = len(read_results(out / RESULTS))
+    assert 1 <= kept < 40
+    assert not mp.active_children()  # the other worker is gone too
+    run_eval(cfg.model_copy(update={"workers": 1}), progress=False)  # resumes
+    assert len(_rows(out)) == 40
+
+
+def _children(pid: int) -> list[int]:
+    """Return the ids of the processes whose parent is ``pid`` (Linux /proc)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
+def test_ctrl_c_with_workers_keeps_finished_rows_and_leaves_no_worker(tmp_path):
+    import signal
+
+    n = 40
+    data = write_raw(tmp_path / "data", n=n)
+    out = tmp_path / "out"
+    code = (
+        "import sys; from pathlib import Path; from evals.runner import EvalConfig, run_eval\n"
+        "try:\n"
+        "    run_eval(EvalConfig(data=sys.argv[1], policy='random-box', out=Path(sys.argv[2]), workers=2), "
+        "progress=False)\n"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(data), str(out)], cwd=REPO)
+    _wait_for_rows(out / RESULTS, 2, lambda: proc.poll() is None)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 130, "the run finished before it could be interrupted"
+    assert workers
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.05)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()], "a worker outlived the interrupted run"
+    kept = len(read_results(out / RESULTS))
+    assert 2 <= kept < n
+    run_eval(EvalConfig(data=str(data), policy="random-box", out=out), progress=False)
+    assert len(_rows(out)) == n
 
 
 def test_a_different_config_is_refused_unless_forced(data, reference, tmp_path):
