@@ -32,17 +32,9 @@ def synth_command(
     from rich.console import Console
 
     from evals.progress import progress_bar
-    from evals.synthcity.export import parse_formats, run_generation
-    from evals.synthcity.splits import SPLITS
-    from tools.errors import InputError
+    from evals.synthcity.export import check_generation, run_generation
 
-    if split not in SPLITS:
-        raise InputError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
-    if n < 1:
-        raise InputError(f"--n must be at least 1, got {n}")
-    if size < 128:
-        raise InputError(f"--size must be at least 128 pixels, got {size}; SocioSeg-like tiles are 768")
-    fmts = parse_formats(formats)
+    fmts = check_generation(split, n, seed, size, gsd, formats)  # before the progress bar shows
     console = Console(stderr=True)
     with progress_bar(f"synth {split}", n) as update:
         report = run_generation(out, split, n, seed, size, gsd, fmts, lambda k: update(completed=k))

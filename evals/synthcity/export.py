@@ -8,6 +8,11 @@ interrupted run never leaves a half-written sample and a rerun skips complete on
 Parquet: ``<out>/<split>.parquet`` with columns id, problem, map_image, sat_image, mask_label (each a struct of
 PNG bytes and a path, as HF ``datasets.Image`` stores them), level, socio_class, socio_function.
 
+``<out>/<split>/settings.json`` records what made the raw samples (split, seed, size, gsd and
+`GENERATOR_VERSION`); it is written before the first sample, and a rerun into the same folder with other
+settings is refused (it would mix tiles of two datasets), as is adding to a folder of samples without one.
+A rerun with the same settings may ask for more samples: complete ones are skipped.
+
 Bytes are deterministic: PNGs at fixed compression settings, the GeoTIFF by rasterio (deflate), JSON
 with sorted keys, parquet by pyarrow.
 """
@@ -26,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from evals.synthcity.sample import SynthSample, check_args, generate_sample
+from evals.synthcity.sample import GENERATOR_VERSION, SynthSample, check_args, check_count, generate_sample
 from evals.synthcity.splits import get_split
 from tools.errors import InputError
-from tools.files import noisy_png_bytes, png_bytes
+from tools.files import atomic_write_bytes, noisy_png_bytes, png_bytes
 from tools.raster_io import geotiff_bytes
 
 FORMATS = ("raw", "parquet")
@@ -37,6 +42,7 @@ RAW_FILES = ("map.png", "sat.png", "mask.png", "question.json", "meta.json", "sa
 PNG_LEVEL = {"map": 6, "mask": 6}
 """PIL compress_level for the flat map and mask (the noisy satellite image goes through `noisy_png_bytes`)."""
 ROW_GROUP = 16
+SETTINGS = "settings.json"
 
 
 def _json(obj: Any) -> bytes:
@@ -106,6 +112,21 @@ def parse_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def check_generation(
+    split: str, n: int, seed: int, size: int, gsd: float, formats: Sequence[str] | str
+) -> tuple[str, ...]:
+    """Check every argument of a generation run and return the formats (the one check `socio synth` uses too).
+
+    Raises:
+        InputError: an unknown split or format, or a count, seed, size or gsd out of range; the messages name
+            the ``socio synth`` flags.
+    """
+    get_split(split)
+    check_count(n)
+    check_args(seed, 0, size, gsd)
+    return parse_formats(formats)
+
+
 def _hf_metadata() -> bytes:
     image = {"_type": "Image"}
     value = {"dtype": "string", "_type": "Value"}
@@ -157,6 +178,57 @@ def _row(meta: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
     }
 
 
+def sample_settings(split: str, seed: int, size: int, gsd: float) -> dict[str, Any]:
+    """Return what fixes a split's samples: the settings.json document (n aside: a rerun may add samples)."""
+    return {"split": split, "seed": int(seed), "size": int(size), "gsd": float(gsd), "generator": GENERATOR_VERSION}
+
+
+def _describe(settings: dict[str, Any]) -> str:
+    keys = ("seed", "size", "gsd", "generator")
+    return ", ".join(f"{k} {settings.get(k, '?')}" for k in keys)
+
+
+def read_settings(split_dir: Path) -> dict[str, Any] | None:
+    """Return a raw split folder's settings.json, or None when it has none.
+
+    Raises:
+        InputError: the file is not a JSON object.
+    """
+    path = Path(split_dir) / SETTINGS
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path} is not valid JSON ({e}); use a new --out, or delete {split_dir}") from e
+    if not isinstance(doc, dict):
+        raise InputError(f"{path} is not a JSON object; use a new --out, or delete {split_dir}")
+    return doc
+
+
+def check_settings(split_dir: Path, settings: dict[str, Any]) -> None:
+    """Refuse to add samples of other settings to a raw split folder; write settings.json into a new one.
+
+    Raises:
+        InputError: the folder's settings.json differs, or the folder holds samples but no settings.json.
+    """
+    old = read_settings(split_dir)
+    if old is not None:
+        if old != settings:
+            raise InputError(
+                f"{split_dir} holds samples generated with {_describe(old)}, not {_describe(settings)}; "
+                f"mixing them would make a dataset of two kinds of tile: use a new --out (or delete {split_dir})"
+            )
+        return
+    if split_dir.is_dir() and any(d.is_dir() and not d.name.startswith(".") for d in split_dir.iterdir()):
+        raise InputError(
+            f"{split_dir} holds samples but no {SETTINGS}, so their settings are unknown (an older generator "
+            f"wrote them); to generate with {_describe(settings)} use a new --out (or delete {split_dir})"
+        )
+    split_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(split_dir / SETTINGS, _json(settings))
+
+
 def _parquet_matches(path: Path, settings: dict[str, Any]) -> bool:
     import pyarrow.parquet as pq
 
@@ -188,23 +260,23 @@ def run_generation(
         gsd: metres per pixel.
         formats: ``raw`` and/or ``parquet`` (a sequence or a comma-separated string).
         on_sample: called with the count done after each sample (for progress bars).
+
+    Raises:
+        InputError: an unknown split or format, a bad count, seed, size or gsd (checked before anything is
+            written), or a raw split folder of other settings (see the module docstring).
     """
-    get_split(split)
-    fmts = parse_formats(formats)
-    if not isinstance(n, int) or n < 1:
-        raise InputError(f"n must be a positive number of samples, got {n!r}")
-    check_args(seed, 0, size, gsd)
+    fmts = check_generation(split, n, seed, size, gsd, formats)
     root = Path(out)
     t0 = time.perf_counter()
     report = GenerationReport(root=root, split=split, n=n)
     split_dir = root / split
-    settings = {"split": split, "seed": seed, "n": n, "size": size, "gsd": gsd}
+    settings = {**sample_settings(split, seed, size, gsd), "n": n}
     pq_path = root / f"{split}.parquet"
     if "raw" not in fmts and _parquet_matches(pq_path, settings):
         return _report_from_parquet(report, pq_path, t0)
     want_pq = "parquet" in fmts
     if "raw" in fmts:
-        split_dir.mkdir(parents=True, exist_ok=True)
+        check_settings(split_dir, sample_settings(split, seed, size, gsd))
         report.raw_dir = split_dir
     writer = _ParquetSink(pq_path, _parquet_schema(settings)) if want_pq else None
     try:

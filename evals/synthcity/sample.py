@@ -26,6 +26,9 @@ from tools.errors import InputError
 from tools.scene import Scene
 from tools.taxonomy import CLASSES
 
+GENERATOR_VERSION = 1
+"""Bump when a code change alters generated samples: exports record it, and a rerun refuses to mix versions."""
+
 MIN_SIZE = 128
 MIN_VISIBLE_PX = 40
 MAX_LAYOUT_ATTEMPTS = 8
@@ -67,15 +70,25 @@ class SynthSample:
 
 
 def check_args(seed: int, index: int, size: int, gsd: float) -> None:
-    """Raise `InputError` naming the fix if generation arguments are out of range."""
+    """Raise `InputError` naming the fix if generation arguments are out of range.
+
+    The messages name the ``socio synth`` flags (``--seed``, ``--size``, ``--gsd``), the same words for the
+    command and for library calls.
+    """
     if not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"--seed must be a non-negative integer, got {seed!r}")
     if not isinstance(index, int | np.integer) or index < 0:
-        raise InputError(f"index must be a non-negative integer, got {index!r}")
+        raise InputError(f"the sample index must be a non-negative integer, got {index!r}")
     if size < MIN_SIZE:
-        raise InputError(f"size must be at least {MIN_SIZE} pixels, got {size}; use 768 for SocioSeg-like tiles")
+        raise InputError(f"--size must be at least {MIN_SIZE} pixels, got {size}; SocioSeg-like tiles are 768")
     if not 0.05 <= gsd <= 5.0:
-        raise InputError(f"gsd must be between 0.05 and 5 metres per pixel, got {gsd}; SocioSeg-like tiles use 0.6")
+        raise InputError(f"--gsd must be between 0.05 and 5 metres per pixel, got {gsd}; SocioSeg-like tiles use 0.6")
+
+
+def check_count(n: int) -> None:
+    """Raise `InputError` unless ``n`` (the number of samples to generate) is a positive integer."""
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
+        raise InputError(f"--n must be at least 1, got {n!r}")
 
 
 def _georef(rng: np.random.Generator, size: int, gsd: float) -> GeoRef:

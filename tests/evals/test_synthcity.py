@@ -226,7 +226,7 @@ def test_export_is_byte_deterministic(tmp_path):
     a = generate(tmp_path / "a", "test", 2, seed=1, size=SMALL, progress=False)
     b = generate(tmp_path / "b", "test", 2, seed=1, size=SMALL, progress=False)
     da, db = _digest(a), _digest(b)
-    assert da == db and len(da) == 2 * 8 + 1
+    assert da == db and len(da) == 2 * 8 + 2  # + test.parquet and test/settings.json
     c = generate(tmp_path / "c", "test", 2, seed=2, size=SMALL, progress=False)
     assert _digest(c)["test.parquet"] != da["test.parquet"]
 
@@ -284,6 +284,31 @@ def test_rerun_skips_complete_samples_and_redoes_partial_ones(tmp_path):
     assert not [p for p in (tmp_path / "test").iterdir() if p.name.startswith(".tmp")]
 
 
+@pytest.mark.parametrize(
+    ("change", "needle"), [({"size": 160}, "size 160"), ({"gsd": 0.5}, "gsd 0.5"), ({"seed": 1}, "seed 1")]
+)
+def test_rerun_with_other_settings_into_the_same_folder_is_refused(tmp_path, change, needle):
+    first = {"seed": 0, "size": 128, "gsd": 0.6}
+    run_generation(tmp_path, "test", 1, formats="raw", **first)
+    settings = json.loads((tmp_path / "test" / "settings.json").read_text())
+    assert {k: settings[k] for k in first} == first and "generator" in settings
+    before = _digest(tmp_path)
+    with pytest.raises(InputError) as e:
+        run_generation(tmp_path, "test", 2, formats="raw,parquet", **{**first, **change})
+    msg = str(e.value)
+    assert "seed 0, size 128, gsd 0.6" in msg and needle in msg and "new --out" in msg
+    assert _digest(tmp_path) == before  # nothing written
+    grown = run_generation(tmp_path, "test", 2, formats="raw", **first)  # the same settings may add samples
+    assert (grown.generated, grown.skipped) == (1, 1)
+
+
+def test_samples_without_settings_are_not_mixed_with_new_ones(tmp_path):
+    run_generation(tmp_path, "test", 1, seed=0, size=128, formats="raw")
+    (tmp_path / "test" / "settings.json").unlink()  # as written by a generator that kept no settings
+    with pytest.raises(InputError, match=r"no settings\.json.*new --out"):
+        run_generation(tmp_path, "test", 1, seed=0, size=128, formats="raw")
+
+
 def test_generate_rejects_bad_formats_and_counts():
     with pytest.raises(InputError, match="raw"):
         generate("unused", "test", 1, formats=("zip",), progress=False)
@@ -312,7 +337,8 @@ def test_synth_command_writes_and_summarises(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "multi-instance" in result.output and "levels:" in result.output
-    assert len(list((tmp_path / "ood-region").iterdir())) == 2 and (tmp_path / "ood-region.parquet").is_file()
+    assert len([d for d in (tmp_path / "ood-region").iterdir() if d.is_dir()]) == 2
+    assert (tmp_path / "ood-region" / "settings.json").is_file() and (tmp_path / "ood-region.parquet").is_file()
 
 
 @pytest.mark.parametrize(
@@ -329,6 +355,28 @@ def test_synth_command_rejects_bad_input(tmp_path, args, needle):
     assert result.exit_code == 2, result.output
     assert needle in result.output
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("flags", "kwargs", "needle"),
+    [(["--split", "nope"], {"split": "nope"}, "unknown SynthCity split 'nope'"),
+     (["--n", "0"], {"n": 0}, "--n must be at least 1, got 0"),
+     (["--size", "64"], {"size": 64}, "--size must be at least 128 pixels, got 64"),
+     (["--gsd", "9"], {"gsd": 9.0}, "--gsd must be between"),
+     (["--seed", "-1"], {"seed": -1}, "--seed must be a non-negative integer")],
+)  # fmt: skip
+def test_synth_command_and_library_give_the_same_messages(tmp_path, flags, kwargs, needle):
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path), *flags])
+    assert result.exit_code == 2, result.output
+    args = {"split": "test", "n": 1, "seed": 0, "size": 128, "gsd": 0.6, **kwargs}
+    with pytest.raises(InputError) as e:
+        run_generation(tmp_path, args.pop("split"), args.pop("n"), **args)
+    assert needle in str(e.value)
+    assert " ".join(str(e.value).split()) in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize("size", [128, 256])
