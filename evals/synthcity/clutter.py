@@ -16,6 +16,25 @@ from evals.synthcity.places import orientation
 
 KINDS = ("houses", "midrise", "shops", "green", "vacant", "sheds", "towers", "pond")
 
+CLUTTER_FUNCTIONS: dict[str, str | None] = {
+    "houses": "residential",
+    "midrise": "residential",
+    "towers": "residential",
+    "shops": "commerce",
+    "green": None,
+    "vacant": None,
+    "sheds": None,
+    "pond": None,
+}
+"""The socio-function a clutter kind serves in plain words (None: none a query names).
+
+Houses, mid-rise blocks and towers are where people live; a row of shops, with shop POIs on the map, is
+commerce. A query for "places for living" or "places for business" is answered by them as much as by a
+residential compound or a mall, yet clutter is never in the truth; so SynthCity never asks a function-level
+query for a function listed here (`evals.synthcity.splits`). An unnamed lawn is no park and a shed no
+factory (the look-alikes are the point): recreation and industry queries stay.
+"""
+
 
 def _houses(d: Drawing, rng: np.random.Generator, w: float, h: float, arid: bool) -> list[tuple[float, float]]:
     d.ground(rect(0, 0, w, h), "yard" if not arid else "soil")

@@ -86,6 +86,8 @@ class CityLayout:
         drawing: every primitive of the tile, in the local frame, in draw order.
         shop_points: candidate points for non-socio POIs (local frame).
         greens: unnamed lawns and ponds big enough to show on a map: (polygon, "grass" | "water").
+        clutter: every clutter parcel drawn: (kind, (u0, v0, u1, v1)) in the local frame (the grass strips
+            narrower than 8 m between parcels aside).
     """
 
     size: int
@@ -97,6 +99,7 @@ class CityLayout:
     drawing: Drawing = field(default_factory=Drawing)
     shop_points: list[np.ndarray] = field(default_factory=list)
     greens: list[tuple[np.ndarray, str]] = field(default_factory=list)
+    clutter: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
 
     def px(self, pts: np.ndarray) -> np.ndarray:
         """Map local-frame points (..., 2) to image pixels."""
@@ -381,6 +384,7 @@ class _Builder:
         off = np.array([[1.0, 0, f.u0], [0, 1.0, f.v0]])
         d = d.transformed(off, 1.0)
         self.sites_drawing.extend(d)
+        self.out.clutter.append((kind, (f.u0, f.v0, f.u1, f.v1)))
         self.out.shop_points += [p + np.array([f.u0, f.v0]) for p in pois]
         if kind == "pond":  # the pond itself, not its parcel
             self.out.greens += [(p, "water") for p, m in d.grounds if m == "water"]

@@ -369,7 +369,11 @@ FUNCTION_PHRASES: dict[str, tuple[str, ...]] = {
     "utilities": ("places for public utilities", "utilities", "Infrastructure", "places for utilities"),
     "civic": ("places for civic and funeral services", "civic", "Funeral", "places for burial"),
 }
-"""How a function-level query names each function; the first phrase is the taxonomy label."""
+"""How a function-level query names each function; the first phrase is the taxonomy label.
+
+SynthCity draws no function-level query for ``residential`` or ``commerce`` (their clutter would belong in the
+truth; see `evals.synthcity.splits`); their phrases stay so that every function has its wording.
+"""
 
 
 def class_phrase(cls: str, rng: np.random.Generator) -> str:

@@ -3,7 +3,8 @@
 The plan comes first and the city is built around it, so the level proportions, the multi-instance rate and
 the confusable neighbours are controlled rather than left to chance. Class- and function-level truth
 still covers every instance of the class or function that ends up in the tile (the layout never adds one
-the plan did not ask for).
+the plan did not ask for), and a function-level plan names only a function no clutter serves (see
+`evals.synthcity.splits`: no "places for living" while houses fill the tile, unlabelled).
 """
 
 from __future__ import annotations

@@ -7,18 +7,20 @@ the same bytes on every run and changing one stage's code leaves the other stage
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 from affine import Affine
 
+from evals.synthcity.clutter import CLUTTER_FUNCTIONS
+from evals.synthcity.drawing import rect
 from evals.synthcity.layers import build_layers, site_polygon, to_geojson
 from evals.synthcity.layout import build_layout
 from evals.synthcity.maprender import render_map
 from evals.synthcity.names import NameGenerator, class_phrase, function_phrase
 from evals.synthcity.palette import SEASONS, make_palette
-from evals.synthcity.plan import make_plan
+from evals.synthcity.plan import Plan, make_plan
 from evals.synthcity.render import render_labels, render_satellite
 from evals.synthcity.splits import get_split
 from tools.coords import GeoRef
@@ -26,8 +28,11 @@ from tools.errors import InputError
 from tools.scene import Scene
 from tools.taxonomy import CLASSES
 
-GENERATOR_VERSION = 1
-"""Bump when a code change alters generated samples: exports record it, and a rerun refuses to mix versions."""
+GENERATOR_VERSION = 2
+"""Bump when a code change alters generated samples: exports record it, and a rerun refuses to mix versions.
+
+2: no function-level queries for residential and commerce (`evals.synthcity.splits`).
+"""
 
 MIN_SIZE = 128
 MIN_VISIBLE_PX = 40
@@ -53,6 +58,11 @@ class SynthSample:
         instances: per place: id, label, name, class, function, is_target, bbox [x1, y1, x2, y2] (pixels,
             of the visible part), polygon (the site outline in pixels).
         layers_geojson: the layers as a GeoJSON FeatureCollection in the CRS, with a ``crs`` member.
+        placed: every place the layout drew, before places with fewer than `MIN_VISIBLE_PX` pixels in the
+            tile are dropped from ``instances``: class, function, polygon (pixels). For checking the truth
+            against what the satellite image shows.
+        clutter: every clutter parcel drawn: kind, function (`evals.synthcity.clutter.CLUTTER_FUNCTIONS`, None
+            for most), polygon (pixels).
     """
 
     sample_id: str
@@ -67,6 +77,13 @@ class SynthSample:
     instance_labels: np.ndarray
     instances: list[dict[str, Any]]
     layers_geojson: dict[str, Any]
+    placed: list[dict[str, Any]] = field(default_factory=list)
+    clutter: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _polygon(points: np.ndarray) -> list[list[float]]:
+    """Return a polygon as lists of floats, unrounded: rasterised again, it gives the truth's pixels exactly."""
+    return [[float(x), float(y)] for x, y in points]
 
 
 def check_args(seed: int, index: int, size: int, gsd: float) -> None:
@@ -111,6 +128,22 @@ def _bboxes(labels: np.ndarray, n: int) -> list[list[float]]:
     return out
 
 
+def _streams(seed: int, code: int, index: int) -> list[np.random.Generator]:
+    """Return the six random streams of a sample: plan, layout, names, satellite, layers, georeferencing."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence([int(seed), code, int(index)]).spawn(6)]
+
+
+def sample_plan(seed: int, index: int, split: str = "test") -> Plan:
+    """Return the plan (level, target classes) of a sample without building it: cheap, to pick samples.
+
+    Raises:
+        InputError: an unknown split or a negative seed or index.
+    """
+    spec = get_split(split)
+    check_args(seed, index, MIN_SIZE, 0.6)
+    return make_plan(_streams(seed, spec.code, index)[0], spec)
+
+
 def generate_sample(seed: int, index: int, split: str = "test", size: int = 768, gsd: float = 0.6) -> SynthSample:
     """Generate one sample of a split, deterministically from (seed, split, index).
 
@@ -119,8 +152,7 @@ def generate_sample(seed: int, index: int, split: str = "test", size: int = 768,
     """
     spec = get_split(split)
     check_args(seed, index, size, gsd)
-    streams = np.random.SeedSequence([int(seed), spec.code, int(index)]).spawn(6)
-    r_plan, r_layout, r_names, r_sat, r_layers, r_geo = (np.random.default_rng(s) for s in streams)
+    r_plan, r_layout, r_names, r_sat, r_layers, r_geo = _streams(seed, spec.code, index)
     plan = make_plan(r_plan, spec)
     region = str(r_plan.choice(spec.regions))
     season = str(r_plan.choice(SEASONS)) if region == "temperate" else "summer"
@@ -138,6 +170,14 @@ def generate_sample(seed: int, index: int, split: str = "test", size: int = 768,
     else:
         raise InputError(f"could not fit a visible {plan.targets[0]} into a {size}px tile at {gsd} m/px; "
                          "use a larger --size or --gsd")  # fmt: skip
+    placed = [
+        {"class": st.cls, "function": CLASSES[st.cls].function, "polygon": _polygon(polys[k])}
+        for k, st in enumerate(lay.sites)
+    ]
+    clutter = [
+        {"kind": kind, "function": CLUTTER_FUNCTIONS[kind], "polygon": _polygon(lay.px(rect(*r)))}
+        for kind, r in lay.clutter
+    ]
     keep = [k for k in range(len(polys)) if counts[k + 1] >= MIN_VISIBLE_PX or k == 0]
     if len(keep) < len(polys):
         lay.sites = [lay.sites[k] for k in keep]
@@ -221,4 +261,6 @@ def generate_sample(seed: int, index: int, split: str = "test", size: int = 768,
         instance_labels=labels,
         instances=instances,
         layers_geojson=to_geojson(layers, georef),
+        placed=placed,
+        clutter=clutter,
     )

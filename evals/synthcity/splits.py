@@ -9,9 +9,17 @@ out-of-distribution splits change one thing each:
 - ``ood-classes``: every target is of a class held out of train/val/test (`HELD_OUT_CLASSES`); those classes
   never appear in train/val/test tiles at all, not even as distractors.
 
+Function-level queries name only functions whose truth can be complete: every class of the function that
+may appear in a tile is a target class, and no clutter serves it. Houses, mid-rise blocks and towers are
+places for living and shop rows (with shop POIs on the map) places for business, yet clutter is never truth;
+so ``residential`` and ``commerce`` (`evals.synthcity.clutter.CLUTTER_FUNCTIONS`) get no function-level
+query. Their places are still asked for by name and by class ("residential compounds", "shopping malls").
+
 >>> get_split("ood-classes").target_classes
 ('kindergarten', 'zoo', 'water_works', 'cemetery')
 >>> "zoo" in get_split("train").tile_classes
+False
+>>> "residential" in get_split("train").target_functions
 False
 """
 
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evals.synthcity.clutter import CLUTTER_FUNCTIONS
 from tools.errors import InputError
 from tools.taxonomy import CLASSES, FUNCTIONS
 
@@ -56,7 +65,8 @@ class SplitSpec:
         target_classes: classes a query may target.
         tile_classes: classes that may appear in a tile at all (targets and distractors).
         target_functions: functions a function-level query may name; each has all its tile classes among
-            ``target_classes``, so the truth never includes a non-target-class instance.
+            ``target_classes`` and no clutter kind (see the module docstring), so every place or parcel that
+            serves the function is in the truth.
         map_styles: map styles drawn uniformly.
         regions: satellite region looks drawn uniformly.
     """
@@ -73,6 +83,8 @@ class SplitSpec:
 def _functions_covered(target: tuple[str, ...], tile: tuple[str, ...]) -> tuple[str, ...]:
     out = []
     for f in FUNCTIONS:
+        if f in CLUTTER_FUNCTIONS.values():  # clutter of this function fills tiles and is never truth
+            continue
         in_tile = [c for c in tile if CLASSES[c].function == f]
         if in_tile and all(c in target for c in in_tile):
             out.append(f)

@@ -18,6 +18,8 @@ from evals.synthcity import SPLITS, SynthSample, generate, generate_sample
 from evals.synthcity.export import encode_sample, run_generation
 from evals.synthcity.names import CLASS_PHRASES, FUNCTION_PHRASES, NameGenerator
 from evals.synthcity.plan import make_plan
+from evals.synthcity.render import render_labels
+from evals.synthcity.sample import sample_plan
 from evals.synthcity.splits import HELD_OUT_CLASSES, HELD_OUT_MAP_STYLE, TRAIN_MAP_STYLES, get_split
 from tests.fixtures.synthcity import synth_sample
 from tools.errors import InputError
@@ -83,6 +85,39 @@ def test_masks_lie_inside_their_parcels(index):
         assert on[int(y1) : int(y2), int(x1) : int(x2)].sum() == on.sum()
 
 
+def _drawn(polygon: list, size: int) -> np.ndarray:
+    """Rasterise a layout polygon the way the truth is rasterised."""
+    return render_labels([np.asarray(polygon, float)], size) > 0
+
+
+def _assert_truth_is_what_the_query_names(s: SynthSample) -> None:
+    """Check the truth against everything the layout drew (before any filtering), not against ``instances``.
+
+    A place the query names is in the truth wherever it shows in the tile, a place it does not name nowhere;
+    and no clutter parcel that serves the queried function shows at all (clutter is never truth).
+    """
+    truth = s.scene.truth
+    size = truth.shape[0]
+    assert s.placed and s.placed[0]["class"] in CLASSES
+    if s.level == "name":  # site 0 is the named place
+        named = [_drawn(s.placed[0]["polygon"], size)]
+        others = [_drawn(p["polygon"], size) for p in s.placed[1:]]
+    else:
+        key, value = ("class", s.target_class) if s.level == "class" else ("function", s.target_function)
+        named = [_drawn(p["polygon"], size) for p in s.placed if p[key] == value]
+        others = [_drawn(p["polygon"], size) for p in s.placed if p[key] != value]
+    assert np.array_equal(np.logical_or.reduce(named), truth), (
+        f"{s.sample_id}: a place of {s.query!r} drawn but not truth"
+    )
+    assert not any((m & truth).any() for m in others), f"{s.sample_id}: a place the query does not name is truth"
+    if s.level == "function":
+        for c in s.clutter:
+            if c["function"] == s.target_function:
+                assert not _drawn(c["polygon"], size).any(), (
+                    f"{s.sample_id}: {s.query!r} names the {c['kind']} clutter that fills the tile, but it is not truth"
+                )
+
+
 @pytest.mark.parametrize("index", range(14))
 def test_targets_follow_the_level_semantics(index):
     s = synth_sample(2, index)
@@ -94,14 +129,35 @@ def test_targets_follow_the_level_semantics(index):
         assert any(f.kind == "poi" and f.name == s.query for f in s.scene.layers)
     elif s.level == "class":
         assert s.target_class is not None and match_class(s.query) == s.target_class
-        assert {i["id"] for i in targets} == {i["id"] for i in s.instances if i["class"] == s.target_class}
     else:
         assert match_function(s.query) == s.target_function
-        same = {i["id"] for i in s.instances if CLASSES[i["class"]].function == s.target_function}
-        assert {i["id"] for i in targets} == same
-    union = np.isin(s.instance_labels, [i["label"] for i in targets])
-    assert np.array_equal(union, s.scene.truth)
+    _assert_truth_is_what_the_query_names(s)
     assert all(i["function"] == s.target_function for i in targets)
+
+
+FUNCTION_LEVEL = [seed for seed in range(400) if sample_plan(seed, 0).level == "function"][:40]
+
+
+def test_function_level_truth_holds_every_place_and_parcel_of_the_function():
+    """Over a few dozen function-level samples: no place or clutter parcel of the function shows outside the truth."""
+    assert len(FUNCTION_LEVEL) == 40
+    functions = Counter()
+    for seed in FUNCTION_LEVEL:
+        s = generate_sample(seed, 0, "test", SMALL)
+        assert s.level == "function"
+        functions[s.target_function] += 1
+        _assert_truth_is_what_the_query_names(s)
+    assert set(functions) == set(get_split("test").target_functions)  # every function a query may name
+    assert not {"residential", "commerce"} & set(functions)
+
+
+def test_splits_doctests():
+    import doctest
+
+    import evals.synthcity.splits as splits
+
+    result = doctest.testmod(splits)
+    assert result.attempted > 0 and result.failed == 0
 
 
 @pytest.mark.parametrize("index", range(4))
