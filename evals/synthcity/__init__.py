@@ -33,8 +33,9 @@ def generate(
 ) -> Path:
     """Generate ``n`` samples of a split and write them under ``out``.
 
-    Writes ``<out>/<split>/<sample_id>/...`` (format ``raw``) and ``<out>/<split>.parquet`` (format ``parquet``);
-    complete samples already on disk are skipped, so an interrupted run can simply be rerun.
+    Writes ``<out>/<split>/<sample_id>/...`` and ``<out>/<split>/settings.json`` (format ``raw``) and
+    ``<out>/<split>.parquet`` (format ``parquet``); complete samples already on disk are skipped, so an
+    interrupted run can simply be rerun, but a rerun with another seed, size or gsd is refused.
 
     Args:
         out: output root folder.
@@ -50,7 +51,8 @@ def generate(
         The output root ``out``.
 
     Raises:
-        InputError: an unknown split or format, n < 1, or a bad size, gsd or seed.
+        InputError: an unknown split or format, n < 1, a bad size, gsd or seed, or ``<out>/<split>`` holds
+            samples of other settings (or of unknown ones).
     """
     from evals.progress import progress_bar
     from evals.synthcity.export import run_generation
