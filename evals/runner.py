@@ -421,29 +421,29 @@ def _rows_in_workers(cfg: EvalConfig, samples: list[Any]) -> Iterator[dict[str, 
             pending.add(pool.submit(_work, s))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            broken: BaseException | None = None
-            for fut in sorted(done, key=lambda f: f.exception() is not None):  # finished rows first
-                error = fut.exception()
-                if error is not None:
-                    broken = error
-                    continue
+            ok = [f for f in done if f.exception() is None]
+            for fut in ok:  # finished rows first, even when another task of the batch broke the pool
                 kind, payload = fut.result()
                 if kind == "fatal":
                     _raise(payload)
                 yield payload
                 yielded += 1
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.add(pool.submit(_work, nxt))
-            if isinstance(broken, BrokenProcessPool):
-                raise BackendError(
-                    f"a worker process died ({broken}); it may have run out of memory or crashed in native code. "
-                    f"The {yielded} rows finished in this run are kept in {cfg.out / RESULTS}: rerun the same "
-                    "command to resume, with fewer --workers if memory is short (--workers 1 shows the error)"
-                ) from broken
-            if broken is not None:
-                raise broken
+            for fut in done:
+                if fut.exception() is not None:
+                    raise fut.exception()  # type: ignore[misc]
+            for s in itertools.islice(queue, len(ok)):
+                pending.add(pool.submit(_work, s))  # raises BrokenProcessPool once a worker has died
         finished = True
+    except BrokenProcessPool as broken:
+        for fut in pending:  # rows that finished before the pool broke are kept too
+            if fut.done() and not fut.cancelled() and fut.exception() is None and fut.result()[0] == "row":
+                yield fut.result()[1]
+                yielded += 1
+        raise BackendError(
+            f"a worker process died ({broken}); it may have run out of memory or crashed in native code. "
+            f"The {yielded} rows finished in this run are kept in {cfg.out / RESULTS}: rerun the same "
+            "command to resume, with fewer --workers if memory is short (--workers 1 shows the error)"
+        ) from broken
     finally:
         if finished:
             pool.shutdown(wait=True)

@@ -12,7 +12,16 @@ from agent.parsing import parse_answer
 from agent.policies import PolicyRequest, make_policy
 from evals.datasets import make_dataset
 from evals.report import write_report
-from evals.runner import RESULTS, EvalConfig, ResultWriter, SampleEvaluator, prepare_out, read_results, run_eval
+from evals.runner import (
+    RESULTS,
+    EvalConfig,
+    ResultWriter,
+    SampleEvaluator,
+    _rows_in_workers,
+    prepare_out,
+    read_results,
+    run_eval,
+)
 from tests.fixtures.socioseg_data import damage_row_group, write_parquet, write_raw
 from tools.errors import BackendError, InputError
 from tools.scene import Scene
@@ -176,6 +185,25 @@ def test_a_dead_worker_ends_the_run_with_a_backend_error_and_keeps_finished_rows
     assert not mp.active_children()  # the other worker is gone too
     run_eval(cfg.model_copy(update={"workers": 1}), progress=False)  # resumes
     assert len(_rows(out)) == 40
+
+
+@pytest.mark.slow
+def test_rows_finished_around_a_dead_worker_are_yielded_then_a_backend_error(tmp_path):
+    """The parent pauses after a kill, so the pool breaks with finished rows in hand (the racy path)."""
+    import multiprocessing as mp
+    import signal
+
+    data = write_raw(tmp_path / "data", n=30)
+    cfg = EvalConfig(data=str(data), policy="random-box", out=tmp_path / "out", workers=2)
+    rows = []
+    with pytest.raises(BackendError, match="worker process died"):
+        for row in _rows_in_workers(cfg, list(make_dataset(str(data)))):
+            rows.append(row["id"])
+            if len(rows) == 2:
+                os.kill(mp.active_children()[0].pid, signal.SIGKILL)
+                time.sleep(0.6)  # the other worker finishes its tasks while the parent waits
+    assert 2 <= len(rows) < 30 and len(set(rows)) == len(rows)
+    assert not mp.active_children()
 
 
 def _children(pid: int) -> list[int]:
