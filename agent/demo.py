@@ -52,6 +52,11 @@ def run_demo(out: Path, refine: int = 1, query: str | None = None) -> dict[str, 
     return {"iou": iou, "total_s": result.timings.total_s, "generate_s": gen_s}
 
 
+def _clip(text: str, n: int) -> str:
+    """Shorten text to at most n characters at a word boundary, with an ellipsis."""
+    return text if len(text) <= n else text[: text.rfind(" ", 0, n - 1)] + " …"
+
+
 def _print_summary(sample, scene, q, result, iou, gen_s, out, written) -> None:
     h, w = scene.hw
     gsd = scene.georef.pixel_size if scene.georef else 0.0
@@ -63,11 +68,11 @@ def _print_summary(sample, scene, q, result, iou, gen_s, out, written) -> None:
         f"  scene    SynthCity {sample.split} tile, {w}x{h} px at {gsd:.2f} m/px, "
         f"{scene.georef.crs if scene.georef else 'no CRS'} (generated in {gen_s:.2f} s)",
         f"  query    {q!r}" + (f"  [{sample.level} level]" if q == sample.query else ""),
-        f"  reading  {stage1.strip()[:160]}",
+        f"  reading  {_clip(stage1.strip(), 150)}",
         f"  found    {len(result.instances)} instance(s), {int(result.mask.sum()):,} px ({area_m2:,.0f} m²)"
         + (f"; IoU with the ground truth {iou:.3f}" if iou == iou else ""),
         f"  time     {t.total_s:.2f} s (policy {t.policy_s:.3f} s, segmenter {t.segment_s:.2f} s, "
-        f"agent overhead {t.overhead_s * 1000:.0f} ms); segmenter encodes: {result.encodes}",
+        f"agent overhead {t.overhead_s * 1000:.0f} ms, one-time imports included); segmenter encodes: {result.encodes}",
         f"  outputs  {out}/: overlay.png (look here first), mask.png, result.json, instances.geojson, "
         "inputs: sat.tif (GeoTIFF), sat.png, map.png, layers.geojson, truth.png",
         f"  again    socio segment --sat {out}/sat.tif --map {out}/map.png --layers {out}/layers.geojson "
