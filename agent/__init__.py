@@ -1,4 +1,4 @@
-"""socioagent's agent: the state machine, its policies and the CLI.
+"""socioagent's agent: the state machine, its state, its policies and their backends.
 
 Public API: `build_graph`, `run_query`, `AgentResult` (imported lazily, so ``import agent.policies`` stays
 light).
@@ -7,6 +7,8 @@ light).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+import socioagent  # noqa: F401  (checks on import that no other package shadows ours)
 
 if TYPE_CHECKING:
     from agent.graph import build_graph

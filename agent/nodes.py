@@ -2,6 +2,11 @@
 
 Nodes never build backends: they find them in the run context (`agent.context.RunContext`). Policy text is
 untrusted: it goes through `agent.parsing.parse_answer`, and a failure is recorded, never raised.
+
+The two policy nodes come in pairs, ``localize``/``alocalize`` and ``refine``/``arefine``: the graph runs
+the sync one under ``invoke`` and the async one (the policy's async method) under ``ainvoke``. The
+request builders (`localize_request`, `refine_request`) and `read_reply` are public so that the trainer's
+rollout asks and reads exactly as the graph does.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from shapely.geometry import mapping
 from agent.context import RunContext
 from agent.parsing import parse_answer
 from agent.policies import PolicyReply, PolicyRequest, Stage
-from agent.result import StageRecord
+from agent.result import FrameRecord, NodeName, StageRecord, TraceStep
 from agent.state import AgentState
 from tools.coords import box_to_pixels, point_to_pixels
 from tools.draw_box import clip_prompts
 from tools.registry import REGISTRY, ToolContext
 from tools.render import RenderInput
+from tools.scene import Scene
 from tools.schemas import InstancePrompt
 from tools.segment import SegmentInput
 from tools.vector_io import mask_polygons
@@ -35,8 +41,8 @@ def _emit(event: dict[str, Any]) -> None:
         get_stream_writer()(event)
 
 
-def _step(node: str, t0: float, round_: int, **details: Any) -> dict[str, Any]:
-    step = {"node": node, "round": round_, "duration_s": round(time.perf_counter() - t0, 6), **details}
+def _step(node: NodeName, t0: float, round_: int, **details: Any) -> dict[str, Any]:
+    step = TraceStep(node=node, round=round_, duration_s=round(time.perf_counter() - t0, 6), **details).model_dump()
     _emit({"event": "step", **step})
     return step
 
@@ -62,23 +68,55 @@ def read_reply(reply: PolicyReply, stage: Stage, round_: int, hw: tuple[int, int
     model_hw = list(reply.frame.model_hw) if reply.frame.model_hw else None
     return StageRecord(
         stage=stage, round=round_, prompt=reply.prompt, raw=reply.text,
-        frame={"kind": reply.frame.kind, "model_hw": model_hw}, ok=parsed.ok, failure=parsed.failure,
-        repairs=parsed.repairs, warnings=warnings, prompts=[p.model_dump() for p in prompts], latency_s=reply.latency_s,
-        meta=reply.meta,
+        frame=FrameRecord(kind=reply.frame.kind, model_hw=model_hw), ok=parsed.ok, failure=parsed.failure,
+        repairs=list(parsed.repairs), warnings=warnings, prompts=prompts, latency_s=reply.latency_s, meta=reply.meta,
+        token_ids=reply.token_ids, logprobs=reply.logprobs,
     )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------- requests
+
+
+def localize_request(scene: Scene, query: str) -> PolicyRequest:
+    """Return the stage-1 request: the map and the satellite image, in that order, and the query."""
+    return PolicyRequest(stage="localize", query=query, scene=scene, images=[scene.map, scene.sat])
+
+
+def refine_request(
+    scene: Scene, query: str, previous: list[InstancePrompt], feedback: list[np.ndarray], round_: int
+) -> PolicyRequest:
+    """Return a stage-2 request: the rendered [map, satellite] feedback images and the prompts so far."""
+    return PolicyRequest(stage="refine", query=query, scene=scene, images=feedback, previous=previous, round=round_)
+
+
+# ----------------------------------------------------------------------------------------------- nodes
+
+
+def _localize_request(state: AgentState, ctx: RunContext) -> PolicyRequest:
+    return localize_request(ctx.store.get(state["scene_id"]), state["query"])
+
+
+def _localize_update(ctx: RunContext, request: PolicyRequest, reply: PolicyReply, t0: float) -> dict[str, Any]:
+    record = read_reply(reply, "localize", 0, request.scene.hw)
+    step = _step("localize", t0, 0, ok=record.ok, failure=record.failure, instances=len(record.prompts),
+                 policy_s=record.latency_s)  # fmt: skip
+    prompts = [p.model_dump() for p in record.prompts]
+    return {"round": 0, "max_rounds": ctx.max_rounds, "prompts": prompts, "stages": [record.model_dump()],
+            "trace": [step]}  # fmt: skip
 
 
 def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Ask the policy for boxes around every instance of the query (stage 1)."""
-    t0 = time.perf_counter()
-    ctx = runtime.context
-    scene = ctx.store.get(state["scene_id"])
-    request = PolicyRequest(stage="localize", query=state["query"], scene=scene, images=[scene.map, scene.sat])
-    record = read_reply(ctx.policy.localize(request), "localize", 0, scene.hw)
-    step = _step("localize", t0, 0, ok=record.ok, failure=record.failure, instances=len(record.prompts),
-                 policy_s=record.latency_s)  # fmt: skip
-    return {"round": 0, "max_rounds": ctx.max_rounds, "prompts": record.prompts, "stages": [record.model_dump()],
-            "trace": [step]}  # fmt: skip
+    t0, ctx = time.perf_counter(), runtime.context
+    request = _localize_request(state, ctx)
+    return _localize_update(ctx, request, ctx.policy.localize(request), t0)
+
+
+async def alocalize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Ask the policy for boxes around every instance of the query (stage 1), without blocking the loop."""
+    t0, ctx = time.perf_counter(), runtime.context
+    request = _localize_request(state, ctx)
+    return _localize_update(ctx, request, await ctx.policy.alocalize(request), t0)
 
 
 def segment(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -90,15 +128,14 @@ def segment(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if prompts == state.get("segmented_prompts") and state.get("merged_mask_id"):
         return {"trace": [_step("segment", t0, round_, reused=True, masks=len(state.get("mask_ids", [])))]}
     out = REGISTRY.call("sam_segment", SegmentInput(scene_id=state["scene_id"], prompts=prompts), _tools(ctx))
-    created = [m.mask_id for m in out.masks] + [out.merged_mask_id]
-    step = _step("segment", t0, round_, masks=len(out.masks), encoded=out.encoded, sources=out.sources,
-                 created=created)  # fmt: skip
+    step = _step("segment", t0, round_, masks=len(out.masks), encoded=out.encoded, sources=out.sources)
     return {
         "segmented_prompts": prompts,
         "mask_ids": [m.mask_id for m in out.masks],
         "scores": [m.score for m in out.masks],
         "sources": out.sources,
         "merged_mask_id": out.merged_mask_id,
+        "made_ids": [m.mask_id for m in out.masks] + [out.merged_mask_id],
         "trace": [step],
     }
 
@@ -109,7 +146,24 @@ def render(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     args = RenderInput(scene_id=state["scene_id"], prompts=state.get("prompts", []),
                        mask_ids=[state["merged_mask_id"]] if state.get("merged_mask_id") else [])  # fmt: skip
     out = REGISTRY.call("render_overlay", args, _tools(runtime.context))
-    return {"feedback_ids": out.image_ids, "trace": [_step("render", t0, state.get("round", 0), images=out.image_ids)]}
+    step = _step("render", t0, state.get("round", 0), images=out.image_ids)
+    return {"feedback_ids": out.image_ids, "made_ids": list(out.image_ids), "trace": [step]}
+
+
+def _refine_request(state: AgentState, ctx: RunContext) -> PolicyRequest:
+    previous = [InstancePrompt.model_validate(p) for p in state.get("prompts", [])]
+    images = [ctx.store.get_image(i) for i in state["feedback_ids"]]
+    scene = ctx.store.get(state["scene_id"])
+    return refine_request(scene, state["query"], previous, images, state.get("round", 0) + 1)
+
+
+def _refine_update(state: AgentState, request: PolicyRequest, reply: PolicyReply, t0: float) -> dict[str, Any]:
+    record = read_reply(reply, "refine", request.round, request.scene.hw)
+    kept = not record.ok
+    prompts = state.get("prompts", []) if kept else [p.model_dump() for p in record.prompts]
+    step = _step("refine", t0, request.round, ok=record.ok, failure=record.failure, instances=len(prompts),
+                 kept_previous=kept, policy_s=record.latency_s)  # fmt: skip
+    return {"round": request.round, "prompts": prompts, "stages": [record.model_dump()], "trace": [step]}
 
 
 def refine(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -118,20 +172,16 @@ def refine(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     If the answer cannot be used, the previous prompts are kept (and the failure is recorded), so a
     malformed refinement never makes the result worse than stage 1.
     """
-    t0 = time.perf_counter()
-    ctx = runtime.context
-    scene = ctx.store.get(state["scene_id"])
-    round_ = state.get("round", 0) + 1
-    previous = [InstancePrompt.model_validate(p) for p in state.get("prompts", [])]
-    images = [ctx.store.get_image(i) for i in state["feedback_ids"]]
-    request = PolicyRequest(stage="refine", query=state["query"], scene=scene, images=images, previous=previous,
-                            round=round_)  # fmt: skip
-    record = read_reply(ctx.policy.refine(request), "refine", round_, scene.hw)
-    kept = not record.ok
-    prompts = state.get("prompts", []) if kept else record.prompts
-    step = _step("refine", t0, round_, ok=record.ok, failure=record.failure, instances=len(prompts),
-                 kept_previous=kept, policy_s=record.latency_s)  # fmt: skip
-    return {"round": round_, "prompts": prompts, "stages": [record.model_dump()], "trace": [step]}
+    t0, ctx = time.perf_counter(), runtime.context
+    request = _refine_request(state, ctx)
+    return _refine_update(state, request, ctx.policy.refine(request), t0)
+
+
+async def arefine(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Refine (stage 2) as `refine` does, without blocking the event loop."""
+    t0, ctx = time.perf_counter(), runtime.context
+    request = _refine_request(state, ctx)
+    return _refine_update(state, request, await ctx.policy.arefine(request), t0)
 
 
 def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:

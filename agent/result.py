@@ -5,9 +5,46 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from tools.schemas import Box, Point
+from agent.policies import ReplyMeta
+from tools.schemas import Box, InstancePrompt, Point
+
+NodeName = Literal["localize", "segment", "render", "refine", "finish"]
+
+
+class TraceStep(BaseModel):
+    """One node run: which node, in which round, how long it took and what it did.
+
+    Only the fields that apply to the node are set (None otherwise, and left out of result.json's trace).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    node: NodeName
+    round: int
+    duration_s: float
+    ok: bool | None = Field(None, description="localize/refine: whether the answer was usable")
+    failure: str | None = Field(None, description="localize/refine: why not")
+    instances: int | None = Field(None, description="instances after this step")
+    policy_s: float | None = Field(None, description="localize/refine: wall time of the policy call")
+    kept_previous: bool | None = Field(None, description="refine: the answer was unusable, the previous prompts kept")
+    masks: int | None = Field(None, description="segment: masks made (or reused)")
+    reused: bool | None = Field(None, description="segment: the prompts had not changed, the masks were reused")
+    encoded: bool | None = Field(None, description="segment: this call encoded the image")
+    sources: list[str] | None = Field(None, description="segment: per mask, model or box-fallback")
+    images: list[str] | None = Field(None, description="render: ids of the rendered feedback images")
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class FrameRecord(BaseModel):
+    """The coordinate frame an answer's numbers were read in (see `tools.coords.ModelFrame`)."""
+
+    kind: str
+    model_hw: list[int] | None = None
 
 
 class StageRecord(BaseModel):
@@ -25,21 +62,25 @@ class StageRecord(BaseModel):
         warnings: what the agent changed in the parsed instances (boxes clipped to the image, ...).
         prompts: the instance prompts taken from it, in scene pixels.
         latency_s: wall time of the policy call.
-        meta: policy-specific details (model, token usage, retries).
+        meta: how the answer was made (model, token usage, retries).
+        token_ids: the answer's token ids, when the policy reports them (hf; GRPO needs them).
+        logprobs: the behaviour log-probability of each token id.
     """
 
     stage: Literal["localize", "refine"]
     round: int
     prompt: str
     raw: str
-    frame: dict[str, Any]
+    frame: FrameRecord
     ok: bool
     failure: str | None = None
     repairs: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
-    prompts: list[dict[str, Any]] = Field(default_factory=list)
+    prompts: list[InstancePrompt] = Field(default_factory=list)
     latency_s: float = 0.0
-    meta: dict[str, Any] = Field(default_factory=dict)
+    meta: ReplyMeta = Field(default_factory=ReplyMeta)
+    token_ids: list[int] | None = None
+    logprobs: list[float] | None = None
 
 
 class InstanceResult(BaseModel):
@@ -97,8 +138,11 @@ class AgentResult(BaseModel):
     mask_id: str | None = None
     instance_masks: list[np.ndarray] = Field(default_factory=list, exclude=True, repr=False)
     stages: list[StageRecord] = Field(default_factory=list)
-    trace: list[dict[str, Any]] = Field(default_factory=list)
+    trace: list[TraceStep] = Field(default_factory=list)
     format_failures: int = 0
     encodes: int = 0
     timings: Timings = Field(default_factory=Timings)
     crs: str | None = None
+    made_ids: list[str] = Field(
+        default_factory=list, exclude=True, repr=False, description="every mask and image id the query stored"
+    )

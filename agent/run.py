@@ -1,4 +1,4 @@
-"""Run one query on one scene through the graph and collect an `AgentResult`."""
+"""Run one query on one scene through the graph and collect an `AgentResult` (sync or async)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent.context import RunContext
 from agent.policies import Policy
-from agent.result import AgentResult, InstanceResult, StageRecord, Timings
+from agent.result import AgentResult, InstanceResult, StageRecord, Timings, TraceStep
 from tools.errors import InputError
 from tools.scene import Scene
 from tools.scene_store import SceneStore
@@ -51,6 +51,57 @@ def run_query(
     """
     from agent.graph import graph
 
+    ctx, store = _context(scene, query, policy, segmenter, max_rounds, store, policy_spec, segmenter_spec)
+    result = invoke(graph, {"scene_id": scene.scene_id, "query": query}, ctx, on_event=on_event)
+    release_intermediates(store, result)
+    return result
+
+
+async def arun_query(
+    scene: Scene,
+    query: str,
+    *,
+    policy: Policy,
+    segmenter: Segmenter,
+    max_rounds: int = 1,
+    store: SceneStore | None = None,
+    policy_spec: str = "",
+    segmenter_spec: str = "",
+    on_event: EventHandler | None = None,
+) -> AgentResult:
+    """Answer ``query`` as `run_query` does, through ``graph.astream``: the policy's async methods answer.
+
+    Raises:
+        InputError: the query is empty or the round count is out of range.
+        BackendError: the policy or segmenter backend failed after its retries.
+    """
+    from agent.graph import graph
+
+    ctx, store = _context(scene, query, policy, segmenter, max_rounds, store, policy_spec, segmenter_spec)
+    t0 = time.perf_counter()
+    encodes0 = segmenter.encode_count
+    state: dict[str, Any] = {}
+    inputs = {"scene_id": scene.scene_id, "query": query}
+    async for mode, data in graph.astream(inputs, None, context=ctx, stream_mode=["values", "custom"]):
+        if mode == "values":
+            state = data
+        elif on_event is not None:
+            on_event(data)
+    result = result_from_state(state, ctx, total_s=time.perf_counter() - t0, encodes=segmenter.encode_count - encodes0)
+    release_intermediates(store, result)
+    return result
+
+
+def _context(
+    scene: Scene,
+    query: str,
+    policy: Policy,
+    segmenter: Segmenter,
+    max_rounds: int,
+    store: SceneStore | None,
+    policy_spec: str,
+    segmenter_spec: str,
+) -> tuple[RunContext, SceneStore]:
     if not query or not query.strip():
         raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
     store = store or SceneStore(max_scenes=2)
@@ -59,16 +110,13 @@ def run_query(
     ctx = RunContext(policy=policy, segmenter=segmenter, store=store, max_rounds=max_rounds,
                      policy_spec=policy_spec or getattr(policy, "name", ""),
                      segmenter_spec=segmenter_spec or getattr(segmenter, "name", ""))  # fmt: skip
-    result = invoke(graph, {"scene_id": scene.scene_id, "query": query}, ctx, on_event=on_event)
-    release_intermediates(store, result)
-    return result
+    return ctx, store
 
 
 def release_intermediates(store: SceneStore, result: AgentResult) -> None:
     """Drop the masks and rendered images a finished query made along the way; keep its final masks."""
     final = {i.mask_id for i in result.instances if i.mask_id} | {result.mask_id}
-    made = [i for t in result.trace for i in t.get("created", []) + t.get("images", [])]
-    store.release([i for i in made if i not in final])
+    store.release([i for i in result.made_ids if i not in final])
 
 
 def invoke(
@@ -98,19 +146,19 @@ def result_from_state(state: dict[str, Any], ctx: RunContext, total_s: float = 0
     """Build an `AgentResult` from a graph state and the store that holds its masks."""
     scene = ctx.store.get(state["scene_id"])
     stages = [StageRecord.model_validate(s) for s in state.get("stages", [])]
-    trace = state.get("trace", [])
+    trace = [TraceStep.model_validate(t) for t in state.get("trace", [])]
     instances = [InstanceResult.model_validate(i) for i in state.get("instances", [])]
     instance_masks = [ctx.store.get_mask(i["mask_id"]) for i in state.get("instances", [])]
     merged_id = state.get("merged_mask_id") if state.get("instances") is not None else None
     mask = ctx.store.get_mask(merged_id) if merged_id else np.zeros(scene.hw, bool)
     policy_s = sum(s.latency_s for s in stages)
-    segment_s = sum(t["duration_s"] for t in trace if t["node"] == "segment")
-    render_s = sum(t["duration_s"] for t in trace if t["node"] == "render")
+    segment_s = sum(t.duration_s for t in trace if t.node == "segment")
+    render_s = sum(t.duration_s for t in trace if t.node == "render")
     timings = Timings(total_s=total_s, policy_s=policy_s, segment_s=segment_s, render_s=render_s,
                       overhead_s=max(0.0, total_s - policy_s - segment_s))  # fmt: skip
     return AgentResult(
         scene_id=scene.scene_id, query=state["query"], policy=ctx.policy_spec, segmenter=ctx.segmenter_spec,
         instances=instances, mask=mask, mask_id=merged_id, instance_masks=instance_masks, stages=stages, trace=trace,
         format_failures=sum(not s.ok for s in stages), encodes=encodes, timings=timings,
-        crs=scene.georef.crs if scene.georef else None,
+        crs=scene.georef.crs if scene.georef else None, made_ids=list(state.get("made_ids", [])),
     )  # fmt: skip

@@ -43,6 +43,9 @@ class AgentState(InputState, total=False):
     instances: list[dict[str, Any]]
     """Final instances with boxes, points, scores, areas and polygons (written by finish)."""
     stages: Annotated[list[dict[str, Any]], operator.add]
-    """One `StageRecord` dict per policy call (appended by localize and refine)."""
+    """One `agent.result.StageRecord`, dumped to a dict, per policy call (appended by localize and refine)."""
+    made_ids: Annotated[list[str], operator.add]
+    """Ids of every mask and image the query put in the store (appended by segment and render); `run_query`
+    releases all but the final masks when the query ends."""
     trace: Annotated[list[dict[str, Any]], operator.add]
-    """One step per node run: node, round, duration and what it did (appended by every node)."""
+    """One `agent.result.TraceStep`, dumped to a dict, per node run (appended by every node)."""

@@ -4,7 +4,7 @@ Generates N SynthCity test scenes (768x768 by default) into an ignored folder on
 ``test/settings.json`` matches --seed and --size and it holds the N samples; regenerated otherwise), then
 runs the real command line for each policy (classical segmenter, one refine round):
 
-    python -m agent.cli eval --data synth:runs/bench_eval/synth --policy POLICY --limit N \
+    python -m socioagent.cli eval --data synth:runs/bench_eval/synth --policy POLICY --limit N \
         --out runs/bench_eval/POLICY --force --quiet
 
 and prints gIoU / cIoU / F1 per level with 95% bootstrap intervals and the time per scene: the runner's
@@ -62,7 +62,7 @@ def generate(root: Path, n: int, size: int, seed: int) -> tuple[Path, float | No
 def run_policy(data: Path, root: Path, policy: str, workers: int, refine: int, n: int) -> tuple[list[str], float, dict]:
     """Run one `socio eval` on the first n samples as a subprocess; return the command, its wall time, the report."""
     out = root / policy
-    cmd = [sys.executable, "-m", "agent.cli", "eval", "--data", f"synth:{data}", "--policy", policy,
+    cmd = [sys.executable, "-m", "socioagent.cli", "eval", "--data", f"synth:{data}", "--policy", policy,
            "--limit", str(n), "--out", str(out), "--workers", str(workers), "--refine", str(refine),
            "--force", "--quiet"]  # fmt: skip
     t0 = time.perf_counter()

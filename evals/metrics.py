@@ -15,11 +15,12 @@ Definitions (see DESIGN.md "Metrics"):
 - **cIoU**: the total intersection over the total union of the split (large objects weigh more).
 - **Instance F1**: the true instances are the 8-connected components of the truth mask; the predicted
   instances are the result's own instance masks when it has them, else the 8-connected components of the
-  predicted mask. Components of ``MIN_INSTANCE_AREA`` pixels or fewer are ignored on both sides (the
-  reference drops GT contours of area <= 10 the same way). Instances are matched one-to-one by the
-  Hungarian algorithm on IoU, among pairs with IoU >= 0.5; matched pairs are true positives, unmatched
-  predictions false positives, unmatched truths false negatives. Precision, recall and F1 are computed
-  over the split from the summed counts.
+  predicted mask. Components of ``MIN_INSTANCE_AREA`` pixels or fewer (by pixel count, `tools.instances`)
+  are ignored on both sides. (The reference drops GT contours whose ``cv2.contourArea`` is <= 10, a
+  polygon area, not a pixel count: a thin component can pass one test and fail the other.) Instances are
+  matched one-to-one by the Hungarian algorithm on IoU, among pairs with IoU >= 0.5; matched pairs are true
+  positives, unmatched predictions false positives, unmatched truths false negatives. Precision, recall
+  and F1 are computed over the split from the summed counts.
 - **Bootstrap 95% intervals**: resample the samples with replacement (fixed seed, 1000 resamples by
   default) and take the 2.5th and 97.5th percentiles of the statistic.
 
@@ -41,8 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_INSTANCE_AREA = 10
-"""Connected components of this many pixels or fewer are not instances (the reference's contour filter)."""
+from tools.instances import MIN_INSTANCE_AREA, component_labels
 
 MATCH_IOU = 0.5
 """A predicted and a true instance match when their IoU is at least this."""
@@ -107,41 +107,6 @@ def ciou(counts: Iterable[tuple[int, int]]) -> float:
     inter = sum(i for i, _ in pairs)
     union = sum(u for _, u in pairs)
     return 1.0 if union == 0 else inter / union
-
-
-def components(mask: np.ndarray, min_area: int = MIN_INSTANCE_AREA) -> list[np.ndarray]:
-    """Return the 8-connected components of a mask larger than ``min_area`` pixels, as bool masks.
-
-    >>> import numpy as np
-    >>> m = np.zeros((10, 10), np.uint8); m[0:4, 0:4] = 1; m[6:9, 6:9] = 1; m[5, 0] = 1
-    >>> [int(c.sum()) for c in components(m)]
-    [16]
-    >>> [int(c.sum()) for c in components(m, min_area=0)]
-    [16, 1, 9]
-    """
-    import cv2
-
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((np.asarray(mask) != 0).astype(np.uint8), connectivity=8)
-    return [labels == k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] > min_area]
-
-
-def component_boxes(mask: np.ndarray, min_area: int = MIN_INSTANCE_AREA) -> list[tuple[int, int, int, int]]:
-    """Return the XYXY pixel boxes of the 8-connected components larger than ``min_area`` pixels.
-
-    >>> import numpy as np
-    >>> m = np.zeros((10, 10), np.uint8); m[2:5, 3:8] = 1
-    >>> component_boxes(m)
-    [(3, 2, 8, 5)]
-    """
-    import cv2
-
-    n, _, stats, _ = cv2.connectedComponentsWithStats((np.asarray(mask) != 0).astype(np.uint8), connectivity=8)
-    boxes = []
-    for k in range(1, n):
-        x, y, w, h, area = (int(v) for v in stats[k])
-        if area > min_area:
-            boxes.append((x, y, x + w, y + h))
-    return boxes
 
 
 def pairwise_iou(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> np.ndarray:
@@ -248,26 +213,6 @@ def instance_counts(
     iou = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
     tp = match_count(iou)
     return InstanceCounts(tp, len(p_areas) - tp, n_t - tp)
-
-
-def component_labels(mask: np.ndarray, min_area: int = MIN_INSTANCE_AREA) -> tuple[np.ndarray, np.ndarray]:
-    """Label the 8-connected components larger than ``min_area`` pixels 1..K (0 elsewhere); return labels, areas.
-
-    >>> import numpy as np
-    >>> m = np.zeros((6, 6), bool); m[0:4, 0:4] = True; m[5, 5] = True
-    >>> labels, areas = component_labels(m)
-    >>> int(labels.max()), areas.tolist()
-    (1, [16])
-    """
-    import cv2
-
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((np.asarray(mask) != 0).astype(np.uint8), connectivity=8)
-    areas = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
-    keep = areas > min_area
-    keep[0] = False
-    lut = np.zeros(n, np.int32)
-    lut[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return lut[labels], areas[keep]
 
 
 def prf1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:

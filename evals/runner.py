@@ -2,8 +2,9 @@
 
 Output folder (``--out``):
 
-- ``config.json``: what defines the run (data, split, policy and its options, segmenter, checkpoint,
-  refine rounds, seed). A rerun with a different one is refused; ``--limit`` and ``--workers`` may change.
+- ``config.json``: what defines the run (data, split, and `agent.backends.BackendConfig.identity`: policy,
+  server, segmenter, refine rounds, prompts, sampling). A rerun with a different one is refused; ``--limit``
+  and ``--workers`` may change.
 - ``results.jsonl``: one JSON line per finished sample, appended by the parent process alone and
   flushed and fsynced line by line. A rerun skips the ids already there; a truncated last line (a kill
   mid-write) is cut off and its sample run again, so nothing is lost or duplicated.
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.backends import BackendConfig
 from evals.progress import progress_bar
 from tools.errors import BackendError, InputError, SocioError
 from tools.files import atomic_write_bytes, png_bytes
@@ -51,7 +53,6 @@ from tools.files import atomic_write_bytes, png_bytes
 RESULTS = "results.jsonl"
 CONFIG = "config.json"
 MASKS = "masks"
-SECRET_KEYS = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
 
 
 class EvalConfig(BaseModel):
@@ -61,51 +62,22 @@ class EvalConfig(BaseModel):
 
     data: str = Field(description="dataset spec: synth:DIR, socioseg:PATH or a bare PATH (see evals.datasets)")
     split: str = Field("test", description="split to evaluate")
-    policy: str = Field("map", description="policy spec for agent.policies.make_policy (map, openai[:MODEL], ...)")
-    policy_options: dict[str, Any] = Field(
-        default_factory=dict,
-        description="keyword arguments for make_policy (base_url, model, api_key_env, ...); secrets are never saved",
-    )
-    segmenter: str = Field("classical", description="segmenter spec for tools.segmenters.make_segmenter")
-    checkpoint: str | None = Field(None, description="SAM 2 checkpoint (path or pulled hub id) for --segmenter sam2")
-    max_rounds: int = Field(1, ge=0, le=8, description="refine rounds after the first localize (0 = stage 1 only)")
+    backend: BackendConfig = Field(default_factory=BackendConfig, description="the policy, segmenter and options")
     out: Path = Field(description="output folder: config.json, results.jsonl, masks/, report.*")
     limit: int | None = Field(None, ge=1, description="evaluate only the first N samples in id order")
     workers: int = Field(1, ge=1, le=64, description="worker processes (1 = in-process)")
-    seed: int = Field(0, description="seed of the random-box baseline")
     force: bool = Field(False, description="discard earlier results in --out instead of resuming")
-
-    def segmenter_spec(self) -> str:
-        """Return the segmenter spec with the checkpoint folded in (``sam2:<checkpoint>``).
-
-        Raises:
-            InputError: a checkpoint is given for a segmenter that takes none.
-        """
-        if self.checkpoint is None:
-            return self.segmenter
-        if self.segmenter != "sam2":
-            raise InputError(f"--checkpoint is for --segmenter sam2, not {self.segmenter!r}")
-        return f"sam2:{self.checkpoint}"
 
     def identity(self) -> dict[str, Any]:
         """Return the fields that define the results (what config.json holds and a rerun must match).
 
         Raises:
-            InputError: the data spec or the checkpoint flag is bad.
+            InputError: the data spec is bad.
         """
         from evals.datasets import parse_dataset_spec
 
         kind, path = parse_dataset_spec(self.data)
-        options = {k: v for k, v in sorted(self.policy_options.items()) if not SECRET_KEYS.search(k)}
-        return {
-            "data": f"{kind}:{path.resolve()}",
-            "split": self.split,
-            "policy": self.policy,
-            "policy_options": json.loads(json.dumps(options, default=str)),
-            "segmenter": self.segmenter_spec(),
-            "max_rounds": self.max_rounds,
-            "seed": self.seed,
-        }
+        return {"data": f"{kind}:{path.resolve()}", "split": self.split, **self.backend.identity()}
 
 
 # ----------------------------------------------------------------------------------------------- files
@@ -225,17 +197,10 @@ class SampleEvaluator:
             InputError: a spec or option is bad.
             BackendError: a backend cannot be reached or loaded.
         """
-        from agent.policies import make_policy
         from tools.scene_store import SceneStore
-        from tools.segmenters import make_segmenter
 
-        options = dict(cfg.policy_options)
-        if cfg.policy == "random-box":
-            options.setdefault("seed", cfg.seed)
         self.cfg = cfg
-        self.policy = make_policy(cfg.policy, **options)
-        self.segmenter_spec = cfg.segmenter_spec()
-        self.segmenter = make_segmenter(self.segmenter_spec)
+        self.backends = cfg.backend.build()
         self.store = SceneStore(max_scenes=2)
         self.mask_dir = cfg.out / MASKS
 
@@ -263,15 +228,16 @@ class SampleEvaluator:
         t0 = time.perf_counter()
         result = None
         try:
+            b = self.backends
             result = run_query(
                 scene,
                 sample.query,
-                policy=self.policy,
-                segmenter=self.segmenter,
-                max_rounds=self.cfg.max_rounds,
+                policy=b.policy,
+                segmenter=b.segmenter,
+                max_rounds=self.cfg.backend.refine,
                 store=self.store,
-                policy_spec=self.cfg.policy,
-                segmenter_spec=self.segmenter_spec,
+                policy_spec=b.policy_spec,
+                segmenter_spec=b.segmenter_spec,
             )
             pred = np.asarray(result.mask, bool)
             if pred.shape != truth.shape:
@@ -470,7 +436,6 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
     """
     from evals.datasets import make_dataset
 
-    cfg.segmenter_spec()  # fail on a bad checkpoint flag before touching anything
     dataset = make_dataset(cfg.data, cfg.split)
     prepare_out(cfg)
     results_path = cfg.out / RESULTS

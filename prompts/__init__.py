@@ -11,6 +11,7 @@ import string
 from importlib import resources
 from pathlib import Path
 
+import socioagent  # noqa: F401  (checks on import that no other package shadows ours)
 from tools.errors import InputError
 
 PROMPT_NAMES = ("localize", "refine")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import socioagent  # noqa: F401  (checks on import that no other package shadows ours)
+
 __all__ = ["REGISTRY", "ToolContext", "register"]
 
 

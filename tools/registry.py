@@ -1,18 +1,25 @@
 """One registry of tools: each tool is written once and exported to every consumer.
 
 A tool is a typed function ``def name(args: InputModel, ctx: ToolContext) -> OutputModel`` with a Google
-docstring, decorated with ``@register``. The registry validates arguments against the input model before
-the function runs, wraps failures in `ToolError` (a result the model can read and retry), and generates
-the OpenAI tool schemas (and, later, MCP and LangGraph tools) from the same specs. The `ToolContext`
-(scene store, segmenter) is injected at call time and never appears in a schema.
+docstring, decorated with ``@register``, in any module of the ``tools`` package: the registry imports
+every module of the package the first time it is read, so a new tool module needs no list to be added to.
+The registry validates arguments against the input model before the function runs, wraps failures in
+`ToolError` (a result the model can read and retry), and exports the same specs as OpenAI tool schemas
+(`ToolRegistry.openai_schemas`), MCP tool definitions (`ToolRegistry.mcp_schemas`: name, description,
+input and output JSON Schema, hints) and LangChain tools for a LangGraph agent
+(`ToolRegistry.langchain_tools`). The `ToolContext` (scene store, segmenter, allowed file roots) is
+injected at call time and never appears in a schema.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -24,10 +31,33 @@ from tools.segmenters import Segmenter
 
 @dataclass
 class ToolContext:
-    """What tools may use besides their arguments: the scene store and the segmenter backend."""
+    """What tools may use besides their arguments.
+
+    Attributes:
+        store: the scene store (pixels, masks, rendered images by id).
+        segmenter: the segmenter backend, for tools that segment.
+        roots: folders that tools may read files from (None: any path). A front end that serves other
+            people (the MCP server) sets them; `resolve_path` enforces them.
+    """
 
     store: SceneStore
     segmenter: Segmenter | None = None
+    roots: tuple[Path, ...] | None = None
+
+    def resolve_path(self, path: str | Path, what: str = "file") -> Path:
+        """Return ``path`` resolved (symlinks and ``..`` followed), if it lies under an allowed root.
+
+        Raises:
+            InputError: the path is outside every allowed root.
+        """
+        resolved = Path(path).expanduser().resolve()
+        if self.roots is None:
+            return resolved
+        for root in self.roots:
+            if resolved.is_relative_to(root.resolve()):
+                return resolved
+        allowed = ", ".join(str(r) for r in self.roots) or "(none)"
+        raise InputError(f"the {what} {path} is outside the allowed folders ({allowed}); put it under one of them")
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,16 @@ class ToolSpec:
             },
         }
 
+    def mcp_schema(self) -> dict[str, Any]:
+        """Return the tool as an MCP tool definition (``tools/list``): schemas of input and output, hints."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": self.input_model.model_json_schema(),
+            "outputSchema": self.output_model.model_json_schema(),
+            "annotations": {"readOnlyHint": self.read_only, "openWorldHint": False},
+        }
+
 
 def _description(fn: Callable[..., Any]) -> str:
     doc = inspect.getdoc(fn) or ""
@@ -64,29 +104,40 @@ def _description(fn: Callable[..., Any]) -> str:
     return "\n\n".join(keep)
 
 
-TOOL_MODULES = ("tools.draw_box", "tools.map_lookup", "tools.render", "tools.segment")
-"""The modules whose tools the packaged registry holds; imported the first time the registry is read."""
+def tool_modules(package: str = "tools") -> list[str]:
+    """Return the modules of a package (not its subpackages) whose source registers a tool."""
+    pkg = importlib.import_module(package)
+    names = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.ispkg or info.name.startswith("_"):
+            continue
+        path = Path(pkg.__path__[0]) / f"{info.name}.py"
+        if path.is_file() and "@register" in path.read_text(encoding="utf-8"):
+            names.append(f"{package}.{info.name}")
+    return sorted(names)
 
 
 class ToolRegistry:
     """Tools by name, with validation and exporters."""
 
-    def __init__(self, modules: tuple[str, ...] = ()) -> None:
-        """Create a registry; ``modules`` are imported (and so register their tools) on first use."""
+    def __init__(self, package: str | None = None) -> None:
+        """Create a registry; the tool modules of ``package`` are imported (so they register) on first use."""
         self._tools: dict[str, ToolSpec] = {}
-        self._modules = modules
-        self._loaded = not modules
+        self._package = package
+        self._loaded = package is None
 
     def _load(self) -> None:
         if not self._loaded:
-            import importlib
-
             self._loaded = True
-            for m in self._modules:
+            for m in tool_modules(self._package or "tools"):
                 importlib.import_module(m)
 
-    def register(self, fn: Callable[..., BaseModel] | None = None, *, read_only: bool = True) -> Any:
-        """Register a tool function (usable as ``@register`` or ``@register(read_only=False)``).
+    def register(
+        self, fn: Callable[..., BaseModel] | None = None, *, read_only: bool = True, name: str | None = None
+    ) -> Any:
+        """Register a tool function (usable as ``@register`` or ``@register(read_only=False, name="...")``).
+
+        The tool is named after the function unless ``name`` is given.
 
         Raises:
             ValueError: the function lacks a docstring, typed pydantic input/output, or reuses a name.
@@ -103,9 +154,10 @@ class ToolRegistry:
                     raise ValueError(f"tool {f.__name__}: its {what} must be annotated with a pydantic model")
             if not inspect.getdoc(f):
                 raise ValueError(f"tool {f.__name__} needs a docstring: it becomes the tool description")
-            if f.__name__ in self._tools:
-                raise ValueError(f"a tool named {f.__name__!r} is already registered")
-            self._tools[f.__name__] = ToolSpec(f.__name__, _description(f), in_model, out_model, f, read_only)
+            tool_name = name or f.__name__
+            if tool_name in self._tools:
+                raise ValueError(f"a tool named {tool_name!r} is already registered")
+            self._tools[tool_name] = ToolSpec(tool_name, _description(f), in_model, out_model, f, read_only)
             return f
 
         return wrap(fn) if fn is not None else wrap
@@ -153,6 +205,33 @@ class ToolRegistry:
         """Return every tool as an OpenAI ``tools`` entry, sorted by name."""
         return [t.openai_schema() for t in self.list()]
 
+    def mcp_schemas(self) -> list[dict[str, Any]]:
+        """Return every tool as an MCP tool definition, sorted by name."""
+        return [t.mcp_schema() for t in self.list()]
 
-REGISTRY = ToolRegistry(TOOL_MODULES)
+    def langchain_tools(self, ctx: ToolContext) -> list[Any]:
+        """Return every tool as a LangChain ``StructuredTool`` bound to ``ctx``, for a LangGraph/LangChain agent.
+
+        Each tool validates its arguments with the tool's input model and returns the output model as a
+        JSON-ready dict. A `ToolError` or an `InputError` (a missing scene, a path outside the roots) becomes
+        the tool's error text for the model to read; a `BackendError` propagates (the model cannot fix it).
+        """
+        from langchain_core.tools import StructuredTool, ToolException
+
+        def bind(spec: ToolSpec) -> Any:
+            def run(**kwargs: Any) -> dict[str, Any]:
+                try:
+                    return self.call(spec.name, kwargs, ctx).model_dump(mode="json")
+                except (ToolError, InputError) as e:
+                    raise ToolException(str(e)) from e
+
+            return StructuredTool.from_function(
+                func=run, name=spec.name, description=spec.description, args_schema=spec.input_model,
+                handle_tool_error=True,
+            )  # fmt: skip
+
+        return [bind(t) for t in self.list()]
+
+
+REGISTRY = ToolRegistry("tools")
 register = REGISTRY.register

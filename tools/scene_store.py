@@ -75,8 +75,9 @@ class SceneStore:
 
     def get_mask(self, mask_id: str) -> np.ndarray:
         """Return a stored (H, W) bool mask."""
-        entry = self._entry(mask_id.rsplit(":", 1)[0])
-        if mask_id not in entry.masks:
+        with self._lock:
+            entry = self._entries.get(mask_id.rsplit(":", 1)[0])
+        if entry is None or mask_id not in entry.masks:
             raise ToolError(f"no mask {mask_id!r} in the scene store; masks come from sam_segment")
         return entry.masks[mask_id]
 
@@ -98,7 +99,8 @@ class SceneStore:
 
     def get_image(self, image_id: str) -> np.ndarray:
         """Return a stored image."""
-        entry = self._entry(image_id.rsplit(":", 1)[0])
-        if image_id not in entry.images:
+        with self._lock:
+            entry = self._entries.get(image_id.rsplit(":", 1)[0])
+        if entry is None or image_id not in entry.images:
             raise ToolError(f"no image {image_id!r} in the scene store; images come from render_overlay")
         return entry.images[image_id]

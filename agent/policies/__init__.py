@@ -6,9 +6,12 @@ in its own coordinate frame (`PolicyReply.frame`); the agent parses it with `age
 and converts it to scene pixels with `tools.coords`. So a rule policy and a 3B VLM are traced, parsed
 and scored the same way.
 
-Specs:
+The protocol has a sync and an async method per stage (the graph uses the async ones under ``ainvoke``)
+and a group call, `Policy.sample`, that returns G sampled answers to one request (GRPO rollouts).
+
+Specs (`make_policy`; flags build them through `agent.backends.BackendConfig`):
     ``map``                    the offline map-grounded rule policy (default; no weights)
-    ``openai[:MODEL]``         an OpenAI-compatible chat-completions server (vLLM, SGLang, hosted)
+    ``openai:MODEL``           an OpenAI-compatible chat-completions server (vLLM, SGLang, hosted)
     ``hf:<path or hub id>``    in-process transformers Qwen2.5-VL / Qwen3-VL
     ``oracle-box``             evaluation baseline: ground-truth boxes (needs `Scene.truth`)
     ``random-box``             evaluation baseline: random boxes
@@ -16,19 +19,40 @@ Specs:
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from tools.coords import ModelFrame
 from tools.errors import InputError
 from tools.scene import Scene
 from tools.schemas import InstancePrompt
 
-POLICY_SPECS = ("map", "openai[:MODEL]", "hf:<path or hub id>", "oracle-box", "random-box")
+POLICY_NAMES = ("map", "openai", "hf", "oracle-box", "random-box")
+"""The policies `make_policy` knows."""
 
 Stage = Literal["localize", "refine"]
+
+
+class SamplingParams(BaseModel):
+    """How a model policy samples; None leaves a value to the policy's default (greedy, 1024 tokens)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float | None = Field(None, ge=0, description="sampling temperature; 0 is greedy")
+    top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling mass")
+    top_k: int | None = Field(None, ge=0, description="sample among the k most likely tokens (0: no limit)")
+    max_tokens: int | None = Field(None, ge=1, description="cap on the answer's tokens")
+    seed: int | None = Field(None, description="sampling seed")
+
+    def merged(self, other: SamplingParams | None) -> SamplingParams:
+        """Return these params with every value ``other`` sets taking precedence."""
+        if other is None:
+            return self
+        return self.model_copy(update=other.model_dump(exclude_none=True))
 
 
 @dataclass
@@ -53,6 +77,35 @@ class PolicyRequest:
     round: int = 0
 
 
+class Usage(BaseModel):
+    """Token counts of one answer, as the backend reports them."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class ReplyMeta(BaseModel):
+    """What is known about how an answer was made; every field is optional, none is policy-private."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: str | None = Field(None, description="the policy kind that answered (rule policies and baselines)")
+    model: str | None = Field(None, description="the model that answered, as the backend names it")
+    base_url: str | None = Field(None, description="the server asked (openai)")
+    model_type: str | None = Field(None, description="config.model_type of an in-process checkpoint (hf)")
+    device: str | None = Field(None, description="torch device (hf)")
+    dtype: str | None = Field(None, description="torch dtype (hf)")
+    usage: Usage | None = None
+    retries: int = Field(0, description="transient failures retried before this answer")
+    finish_reason: str | None = Field(None, description="stop, length, ...")
+    sent_hw: list[int] | None = Field(None, description="(height, width) of the images as sent")
+    image_grid_thw: list[list[int]] | None = Field(None, description="vision grid per image (hf)")
+    target: str | None = Field(None, description="the query level the rule policy read")
+    seed: int | None = Field(None, description="the seed used")
+    sampling: dict[str, Any] | None = Field(None, description="the sampling options sent")
+
+
 @dataclass
 class PolicyReply:
     """A policy's raw answer and how to read it.
@@ -62,19 +115,25 @@ class PolicyReply:
         frame: the coordinate frame of the answer's numbers.
         prompt: the text prompt that was sent (for the trace).
         latency_s: wall time of the call.
-        meta: anything worth tracing (model name, token usage, retries).
+        meta: how the answer was made (model, token usage, retries).
+        token_ids: the answer's token ids, when the policy generated it token by token (hf).
+        logprobs: the behaviour log-probability of each of ``token_ids`` under the sampler.
+        prompt_token_ids: the prompt's token ids as the model saw them (hf).
     """
 
     text: str
     frame: ModelFrame
     prompt: str = ""
     latency_s: float = 0.0
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: ReplyMeta = field(default_factory=ReplyMeta)
+    token_ids: list[int] | None = None
+    logprobs: list[float] | None = None
+    prompt_token_ids: list[int] | None = None
 
 
 @runtime_checkable
 class Policy(Protocol):
-    """A policy answers the two stages of the loop."""
+    """A policy answers the two stages of the loop, synchronously, asynchronously, or G at a time."""
 
     name: str
 
@@ -86,14 +145,75 @@ class Policy(Protocol):
         """Answer stage 2: boxes and points, having seen the rendered stage-1 result."""
         ...
 
+    async def alocalize(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 1 without blocking the event loop."""
+        ...
 
-def make_policy(spec: str, **kwargs: Any) -> Policy:
-    """Build a policy from a spec string (see the module docstring).
+    async def arefine(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 2 without blocking the event loop."""
+        ...
+
+    def sample(self, request: PolicyRequest, n: int, sampling: SamplingParams | None = None) -> list[PolicyReply]:
+        """Return ``n`` sampled answers to one request (either stage), in one call where the backend can."""
+        ...
+
+
+class BasePolicy:
+    """Defaults for the protocol's async and group methods, for policies that answer synchronously.
+
+    Subclasses implement `localize` and `refine`; the async methods run them in a worker thread, and
+    `sample` asks ``n`` times (a deterministic policy gives ``n`` equal answers, which is right: its group
+    has no spread).
+    """
+
+    name = "policy"
+
+    def localize(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 1 (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def refine(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 2 (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def answer(self, request: PolicyRequest) -> PolicyReply:
+        """Answer whichever stage the request is for."""
+        return self.localize(request) if request.stage == "localize" else self.refine(request)
+
+    async def alocalize(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 1 in a worker thread."""
+        return await asyncio.to_thread(self.localize, request)
+
+    async def arefine(self, request: PolicyRequest) -> PolicyReply:
+        """Answer stage 2 in a worker thread."""
+        return await asyncio.to_thread(self.refine, request)
+
+    def sample(self, request: PolicyRequest, n: int, sampling: SamplingParams | None = None) -> list[PolicyReply]:
+        """Return ``n`` answers to one request by asking ``n`` times (``sampling`` does not apply here)."""
+        check_group_size(n)
+        return [self.answer(request) for _ in range(n)]
+
+
+def check_group_size(n: int) -> int:
+    """Return ``n`` if it is a usable group size.
 
     Raises:
-        InputError: the spec names no known policy.
+        InputError: ``n`` is below 1.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise InputError(f"a group call needs n >= 1 answers, got {n!r}")
+    return n
+
+
+def make_policy(spec: str, **kwargs: Any) -> Policy:
+    """Build a policy from a spec string (see the module docstring) and the policy's own keyword options.
+
+    Raises:
+        InputError: the spec names no known policy, or an option is bad.
     """
     name, _, arg = spec.partition(":")
+    if arg:
+        kwargs["model"] = arg
     match name:
         case "map":
             from agent.policies.rule import MapPolicy
@@ -102,20 +222,18 @@ def make_policy(spec: str, **kwargs: Any) -> Policy:
         case "openai":
             from agent.policies.openai_compat import OpenAIPolicy
 
-            if arg:
-                kwargs["model"] = arg
             return OpenAIPolicy(**kwargs)
         case "hf":
             from agent.policies.transformers_local import TransformersPolicy
 
-            if not arg and not kwargs.get("model"):
-                raise InputError("the hf policy needs a model: --policy hf:<local path or hub id>")
-            if arg:
-                kwargs["model"] = arg
             return TransformersPolicy(**kwargs)
-        case "oracle-box" | "random-box":
-            from agent.policies.baselines import OracleBoxPolicy, RandomBoxPolicy
+        case "oracle-box":
+            from agent.policies.baselines import OracleBoxPolicy
 
-            return OracleBoxPolicy(**kwargs) if name == "oracle-box" else RandomBoxPolicy(**kwargs)
+            return OracleBoxPolicy(**kwargs)
+        case "random-box":
+            from agent.policies.baselines import RandomBoxPolicy
+
+            return RandomBoxPolicy(**kwargs)
         case _:
-            raise InputError(f"unknown policy {spec!r}; choose one of: {', '.join(POLICY_SPECS)}")
+            raise InputError(f"unknown policy {spec!r}; choose one of: {', '.join(POLICY_NAMES)}")

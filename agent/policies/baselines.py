@@ -4,7 +4,7 @@ Both answer text in the reference format, in image pixels (``ModelFrame("pixel")
 through the same parser, trace and metrics as any policy's.
 
 - `OracleBoxPolicy` reads ``scene.truth`` (only `socio eval` sets it): one box per 8-connected truth
-  component larger than `evals.metrics.MIN_INSTANCE_AREA` pixels (the metric's own instances). In refine
+  component larger than `tools.instances.MIN_INSTANCE_AREA` pixels (the metric's own instances). In refine
   it adds one positive point per box, at the component's most interior pixel. Its score is what the
   segmenter makes of perfect boxes: the ceiling of any box-prompting policy with that segmenter.
 - `RandomBoxPolicy` answers 1-2 boxes of plausible size (10-35% of the image side) at random places,
@@ -20,22 +20,23 @@ import zlib
 import numpy as np
 
 from agent.parsing import ParsedItem, format_answer
-from agent.policies import PolicyReply, PolicyRequest
+from agent.policies import BasePolicy, PolicyReply, PolicyRequest, ReplyMeta
 from tools.coords import ModelFrame
 from tools.errors import InputError
+from tools.instances import MIN_INSTANCE_AREA, component_boxes, components
 
 
-def _reply(name: str, text: str, t0: float, **meta: object) -> PolicyReply:
+def _reply(name: str, text: str, t0: float, seed: int | None = None) -> PolicyReply:
     return PolicyReply(
         text=text,
         frame=ModelFrame("pixel"),
         prompt=f"({name} baseline: no prompt)",
         latency_s=time.perf_counter() - t0,
-        meta={"policy": name, **meta},
+        meta=ReplyMeta(policy=name, seed=seed),
     )
 
 
-class OracleBoxPolicy:
+class OracleBoxPolicy(BasePolicy):
     """Answer the bounding boxes of the ground truth's connected components (needs ``scene.truth``)."""
 
     name = "oracle-box"
@@ -45,18 +46,14 @@ class OracleBoxPolicy:
 
         Args:
             min_area: truth components of this many pixels or fewer are skipped (default: the metric's
-                `evals.metrics.MIN_INSTANCE_AREA`).
+                `tools.instances.MIN_INSTANCE_AREA`).
         """
-        from evals.metrics import MIN_INSTANCE_AREA
-
         self.min_area = MIN_INSTANCE_AREA if min_area is None else int(min_area)
 
     def _items(self, request: PolicyRequest, with_points: bool) -> list[ParsedItem]:
         truth = request.scene.truth
         if truth is None:
             raise InputError("oracle-box needs ground truth; it only runs under socio eval")
-        from evals.metrics import component_boxes, components
-
         found = component_boxes(truth, self.min_area)
         boxes = [(float(x1), float(y1), float(x2), float(y2)) for x1, y1, x2, y2 in found]
         if not with_points:
@@ -93,7 +90,7 @@ class OracleBoxPolicy:
         return _reply(self.name, format_answer(items, think), t0)
 
 
-class RandomBoxPolicy:
+class RandomBoxPolicy(BasePolicy):
     """Answer 1-2 random boxes of plausible size, the same ones for the same (seed, scene id)."""
 
     name = "random-box"

@@ -7,10 +7,14 @@ sent (``abs``, Qwen2.5-VL and SocioReasoner-3B), 0..1000 (``rel1000``, Qwen3-VL)
 exponential backoff and counted in ``meta["retries"]``; anything else fails at once with a
 `tools.errors.BackendError` that says what to fix.
 
+`OpenAIPolicy.sample` asks for ``n`` answers in one request (the ``n`` parameter), for GRPO groups.
+Sampling options (`agent.policies.SamplingParams`) map to ``temperature``, ``top_p``, ``max_tokens`` and
+``seed``; ``top_k`` is not in the OpenAI API and is sent in the body as vLLM and SGLang expect it.
+
 Serve SocioReasoner-3B, for example, with::
 
     vllm serve vvangfaye/SocioReasoner-3B --limit-mm-per-prompt '{"image": 2}'
-    socio run ... --policy openai:vvangfaye/SocioReasoner-3B --base-url http://localhost:8000/v1
+    socio segment ... --policy openai:vvangfaye/SocioReasoner-3B --base-url http://localhost:8000/v1
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from agent.policies import PolicyReply, PolicyRequest
+from agent.policies import PolicyReply, PolicyRequest, ReplyMeta, SamplingParams, Usage, check_group_size
 from agent.policies.messages import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_PIXELS,
@@ -36,6 +40,9 @@ from tools.errors import BackendError, InputError
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 """HTTP statuses worth retrying besides every 5xx."""
+
+DEFAULT_SAMPLING = SamplingParams(temperature=0.0, max_tokens=1024)
+"""Greedy answers by default, so that evaluations reproduce."""
 
 
 class OpenAIPolicy:
@@ -60,9 +67,7 @@ class OpenAIPolicy:
         max_retries: retries after the first attempt for transient failures.
         backoff_s: first backoff; doubled after every retry, capped at ``max_backoff_s``.
         max_backoff_s: longest wait between two attempts.
-        temperature: sampling temperature (0 for reproducible answers).
-        max_tokens: cap on the answer's tokens.
-        seed: sampling seed passed to the server, if any.
+        sampling: temperature, top_p, top_k, max_tokens and seed (unset ones: greedy, 1024 tokens).
         prompt_dir: a folder with ``localize.txt``/``refine.txt`` to use instead of the packaged templates.
         extra_body: extra JSON fields for the request (server-specific options).
 
@@ -84,9 +89,7 @@ class OpenAIPolicy:
         max_retries: int = 3,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        seed: int | None = None,
+        sampling: SamplingParams | None = None,
         prompt_dir: str | Path | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> None:
@@ -121,7 +124,7 @@ class OpenAIPolicy:
         self.max_pixels, self.min_pixels, self.factor = max_pixels, min_pixels, factor
         self.timeout, self.max_retries = float(timeout), int(max_retries)
         self.backoff_s, self.max_backoff_s = float(backoff_s), float(max_backoff_s)
-        self.temperature, self.max_tokens, self.seed = temperature, max_tokens, seed
+        self.sampling = DEFAULT_SAMPLING.merged(sampling)
         self.prompt_dir = prompt_dir
         self.extra_body = dict(extra_body or {})
         self.name = f"openai:{self.model}"
@@ -147,38 +150,65 @@ class OpenAIPolicy:
         """Answer stage 2 without blocking the event loop."""
         return await self._aask(request)
 
+    def sample(self, request: PolicyRequest, n: int, sampling: SamplingParams | None = None) -> list[PolicyReply]:
+        """Return ``n`` sampled answers to one request, asked for in one HTTP request (``n``).
+
+        A server that returns fewer choices than asked (some do not support ``n``) is asked again for the rest.
+        """
+        check_group_size(n)
+        replies: list[PolicyReply] = []
+        while len(replies) < n:
+            got = self._ask_many(request, n - len(replies), sampling)
+            if not got:
+                raise BackendError(f"the policy server at {self.base_url} returned no choices for a request with n")
+            replies.extend(got)
+        return replies[:n]
+
     # -- one call -----------------------------------------------------------------------------------
 
-    def _prepare(self, request: PolicyRequest) -> tuple[PreparedInput, dict[str, Any]]:
+    def _prepare(
+        self, request: PolicyRequest, n: int = 1, sampling: SamplingParams | None = None
+    ) -> tuple[PreparedInput, dict[str, Any]]:
         prepared = prepare(
             request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, prompt_dir=self.prompt_dir
         )
-        params: dict[str, Any] = {
-            "model": self.model,
-            "messages": openai_messages(prepared),
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-        }
-        if self.seed is not None:
-            params["seed"] = self.seed
-        if self.extra_body:
-            params["extra_body"] = self.extra_body
+        sp = self.sampling.merged(sampling)
+        params: dict[str, Any] = {"model": self.model, "messages": openai_messages(prepared)}
+        for key in ("temperature", "top_p", "max_tokens", "seed"):
+            if getattr(sp, key) is not None:
+                params[key] = getattr(sp, key)
+        if n > 1:
+            params["n"] = n
+        extra = dict(self.extra_body)
+        if sp.top_k is not None:
+            extra["top_k"] = sp.top_k
+        if extra:
+            params["extra_body"] = extra
         return prepared, params
 
-    def _ask(self, request: PolicyRequest) -> PolicyReply:
-        prepared, params = self._prepare(request)
+    def _create(self, params: dict[str, Any]) -> tuple[Any, int, float]:
+        """Send one request with retries; return the completion, the retries spent and the wall time."""
         client = self._sync_client()
         t0 = time.perf_counter()
         attempt = 0
         while True:
             try:
-                completion = client.chat.completions.create(**params)
-                break
+                return client.chat.completions.create(**params), attempt, time.perf_counter() - t0
             except Exception as e:
                 wait = self._after_failure(e, attempt)
                 attempt += 1
                 time.sleep(wait)
-        return self._reply(completion, prepared, attempt, time.perf_counter() - t0)
+
+    def _ask(self, request: PolicyRequest) -> PolicyReply:
+        prepared, params = self._prepare(request)
+        completion, retries, latency = self._create(params)
+        return self._reply(completion, prepared, retries, latency, params)
+
+    def _ask_many(self, request: PolicyRequest, n: int, sampling: SamplingParams | None) -> list[PolicyReply]:
+        prepared, params = self._prepare(request, n, sampling)
+        completion, retries, latency = self._create(params)
+        choices = list(getattr(completion, "choices", None) or [])
+        return [self._reply(completion, prepared, retries, latency, params, i) for i in range(len(choices))]
 
     async def _aask(self, request: PolicyRequest) -> PolicyReply:
         prepared, params = self._prepare(request)
@@ -193,7 +223,7 @@ class OpenAIPolicy:
                 wait = self._after_failure(e, attempt)
                 attempt += 1
                 await asyncio.sleep(wait)
-        return self._reply(completion, prepared, attempt, time.perf_counter() - t0)
+        return self._reply(completion, prepared, attempt, time.perf_counter() - t0, params)
 
     def _after_failure(self, error: Exception, attempt: int) -> float:
         """Return how long to wait before retrying ``error``, or raise a `BackendError` if it is final."""
@@ -241,23 +271,34 @@ class OpenAIPolicy:
         }.get(status, "check the request and the server's log")
         return f"the policy server at {self.base_url} answered HTTP {status}: {_body(error)}; {hint}"
 
-    def _reply(self, completion: Any, prepared: PreparedInput, retries: int, latency: float) -> PolicyReply:
+    def _reply(
+        self,
+        completion: Any,
+        prepared: PreparedInput,
+        retries: int,
+        latency: float,
+        params: dict[str, Any],
+        index: int = 0,
+    ) -> PolicyReply:
         choices = getattr(completion, "choices", None) or []
-        choice = choices[0] if choices else None
+        choice = choices[index] if index < len(choices) else None
         message = getattr(choice, "message", None)
         content = getattr(message, "content", None)
         text = content if isinstance(content, str) else ""
         usage = getattr(completion, "usage", None)
-        meta: dict[str, Any] = {
-            "model": getattr(completion, "model", None) or self.model,
-            "base_url": self.base_url,
-            "usage": {k: getattr(usage, k, None) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+        sampling = {k: params[k] for k in ("temperature", "top_p", "max_tokens", "seed", "n") if k in params}
+        sampling |= {k: v for k, v in params.get("extra_body", {}).items() if k == "top_k"}
+        meta = ReplyMeta(
+            model=str(getattr(completion, "model", None) or self.model),
+            base_url=self.base_url,
+            usage=Usage(**{k: _int_or_none(getattr(usage, k, None)) for k in Usage.model_fields})
             if usage is not None
             else None,
-            "retries": retries,
-            "finish_reason": getattr(choice, "finish_reason", None),
-            "sent_hw": list(prepared.sent_hw),
-        }
+            retries=retries,
+            finish_reason=_str_or_none(getattr(choice, "finish_reason", None)),
+            sent_hw=list(prepared.sent_hw),
+            sampling=sampling,
+        )
         return PolicyReply(text=text, frame=prepared.frame, prompt=prepared.prompt, latency_s=latency, meta=meta)
 
     # -- clients ------------------------------------------------------------------------------------
@@ -301,6 +342,14 @@ class OpenAIPolicy:
         if client is not None:
             await client.close()
         self.close()
+
+
+def _int_or_none(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
 
 
 def _openai() -> Any:

@@ -25,7 +25,7 @@ from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from agent.parsing import ParsedItem, format_answer
-from agent.policies import PolicyReply, PolicyRequest
+from agent.policies import BasePolicy, PolicyReply, PolicyRequest, ReplyMeta
 from tools.coords import ModelFrame
 from tools.map_lookup import QueryTarget, features_for, interpret_query
 from tools.scene import LayerFeature, Scene
@@ -51,7 +51,7 @@ class _Candidate:
     reason: str
 
 
-class MapPolicy:
+class MapPolicy(BasePolicy):
     """Map-grounded rule policy (offline default)."""
 
     name = "map"
@@ -109,9 +109,9 @@ class MapPolicy:
 
     # -- helpers --------------------------------------------------------------------------------------
 
-    def _reply(self, text: str, t0: float, **meta: str) -> PolicyReply:
+    def _reply(self, text: str, t0: float, target: str | None = None) -> PolicyReply:
         return PolicyReply(text=text, frame=ModelFrame("pixel"), prompt="(rule policy: reads the map layers)",
-                           latency_s=time.perf_counter() - t0, meta={"policy": "map", **meta})  # fmt: skip
+                           latency_s=time.perf_counter() - t0, meta=ReplyMeta(policy="map", target=target))  # fmt: skip
 
     def _read(self, scene: Scene, query: str) -> tuple[QueryTarget, list[LayerFeature]]:
         """Read the query against the scene's layers once per query (both stages and every round reuse it)."""

@@ -5,12 +5,16 @@ here). The frame comes from the checkpoint's ``config.json``: ``qwen2_5_vl`` ans
 the resized image (factor 28), ``qwen3_vl`` answers 0..1000 (factor 32); the resize factor and pixel
 budget are read from the checkpoint's image processor. The images are resized by us to the exact
 ``smart_resize`` size the processor would pick, so the processor does not resize again and the frame is
-exact. Decoding is greedy unless ``do_sample=True``.
+exact. Decoding is greedy unless the sampling options set a temperature above 0.
+
+`TransformersPolicy.sample` draws G answers to one request in one ``generate`` call
+(``num_return_sequences``) and returns, per answer, its token ids and their behaviour log-probabilities
+(log-softmax of the raw logits divided by the temperature, as TRL computes them), which GRPO needs.
+`TransformersPolicy.from_loaded` wraps a model and processor already in memory (the trainer's).
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import threading
@@ -18,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.policies import PolicyReply, PolicyRequest
-from agent.policies.messages import DEFAULT_MAX_PIXELS, check_frame_kind, hf_messages, prepare
+from agent.policies import BasePolicy, PolicyReply, PolicyRequest, ReplyMeta, SamplingParams, Usage, check_group_size
+from agent.policies.messages import DEFAULT_MAX_PIXELS, PreparedInput, check_frame_kind, hf_messages, prepare
 from tools.coords import ModelFrame
 from tools.errors import InputError, lazy_import
 from tools.models import looks_like_hub_id, resolve
@@ -27,11 +31,17 @@ from tools.models import looks_like_hub_id, resolve
 MODEL_FRAMES: dict[str, str] = {"qwen2_5_vl": "abs", "qwen3_vl": "rel1000", "qwen3_vl_moe": "rel1000"}
 """The frame each supported ``config.model_type`` answers in."""
 
+DEFAULT_SAMPLING = SamplingParams(temperature=0.0, max_tokens=1024)
+"""Greedy answers by default, so that evaluations reproduce."""
+
+VISION_TOKEN_KEYS = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
+"""Config fields of the vision placeholder tokens, which an answer must never contain."""
+
 DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
 DTYPES |= {"fp32": "float32", "float32": "float32"}
 
 
-class TransformersPolicy:
+class TransformersPolicy(BasePolicy):
     """Answer both stages with a Qwen-VL checkpoint run in this process.
 
     Args:
@@ -39,72 +49,97 @@ class TransformersPolicy:
         device: ``auto`` (cuda if available, else cpu), ``cpu``, ``cuda``, ``cuda:1``, ...
         dtype: ``auto`` (bf16 on CUDA, fp32 on CPU), ``bf16``, ``fp16`` or ``fp32``.
         frame: ``auto`` (from ``config.model_type``), or ``abs``/``rel1000``/``pixel`` to override.
-        max_new_tokens: cap on the answer's tokens.
-        do_sample: sample instead of greedy decoding.
-        temperature: sampling temperature (with ``do_sample``).
-        top_p: nucleus sampling mass (with ``do_sample``).
+        sampling: temperature (0: greedy, the default), top_p, top_k, max_tokens (default 1024) and a torch
+            seed set before each sampled generation.
         max_pixels: largest image area shown (further capped by the checkpoint's processor).
-        seed: torch seed set before each sampled generation.
         prompt_dir: a folder with ``localize.txt``/``refine.txt`` to use instead of the packaged templates.
         generation_kwargs: extra ``generate`` arguments (e.g. ``repetition_penalty``).
 
     Raises:
-        InputError: the checkpoint is missing, not pulled, unreadable or of an unsupported type.
+        InputError: no model given, or the checkpoint is missing, not pulled, unreadable or of an unsupported type.
         DependencyNotFoundError: transformers or torch is not installed.
     """
 
     def __init__(
         self,
-        model: str,
+        model: str | None = None,
         device: str = "auto",
         dtype: str = "auto",
         frame: str = "auto",
-        max_new_tokens: int = 1024,
-        do_sample: bool = False,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
+        sampling: SamplingParams | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
-        seed: int | None = None,
         prompt_dir: str | Path | None = None,
         generation_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self.spec = model
-        self.path = _resolve_checkpoint(model)
-        self.model_type = _model_type(self.path)
-        if frame == "auto":
-            if self.model_type not in MODEL_FRAMES:
-                raise InputError(
-                    f"checkpoint {model} is a {self.model_type!r} model; the hf policy knows "
-                    f"{', '.join(MODEL_FRAMES)}. Pass frame='abs' or 'rel1000' if you know how it answers"
-                )
-            frame = MODEL_FRAMES[self.model_type]
-        self.frame_kind = check_frame_kind(frame)
-        if max_new_tokens <= 0 or max_pixels <= 0:
-            raise InputError(f"max_new_tokens ({max_new_tokens}) and max_pixels ({max_pixels}) must be positive")
-        self.max_new_tokens, self.do_sample = int(max_new_tokens), bool(do_sample)
-        self.temperature, self.top_p, self.seed = temperature, top_p, seed
-        self.prompt_dir = prompt_dir
-        self.generation_kwargs = dict(generation_kwargs or {})
-        self.name = f"hf:{model}"
-
+        if not model:
+            raise InputError("the hf policy needs --model <checkpoint folder or pulled hub id>")
+        path = _resolve_checkpoint(model)
+        model_type = _model_type(path)
+        _frame_for(model_type, frame, model)  # refuse an unknown model type before loading any weights
         torch = lazy_import("torch", "hf")
         transformers = lazy_import("transformers", "hf")
-        self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} was asked for but CUDA is not available; use 'auto' or 'cpu'")
-        self.dtype = _torch_dtype(torch, dtype, self.device)
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise InputError(f"device {device!r} was asked for but CUDA is not available; use 'auto' or 'cpu'")
+        torch_dtype = _torch_dtype(torch, dtype, device)
         try:
-            self.processor = transformers.AutoProcessor.from_pretrained(self.path, local_files_only=True)
-            self.model = transformers.AutoModelForImageTextToText.from_pretrained(
-                self.path, dtype=self.dtype, local_files_only=True
+            processor = transformers.AutoProcessor.from_pretrained(path, local_files_only=True)
+            net = transformers.AutoModelForImageTextToText.from_pretrained(
+                path, dtype=torch_dtype, local_files_only=True
             )
         except (OSError, ValueError, KeyError) as e:
             raise InputError(
-                f"could not load the checkpoint in {self.path}: {e}. It needs config.json, the weights and the "
+                f"could not load the checkpoint in {path}: {e}. It needs config.json, the weights and the "
                 f"processor files (tokenizer, preprocessor_config.json); pull it again with `socio models pull`"
             ) from e
-        self.model.to(self.device).eval()
-        ip = self.processor.image_processor
+        net.to(device).eval()
+        self.path = path
+        self._setup(net, processor, f"hf:{model}", model, frame, sampling, max_pixels, prompt_dir, generation_kwargs)
+
+    @classmethod
+    def from_loaded(
+        cls,
+        model: Any,
+        processor: Any,
+        name: str = "hf:in-memory",
+        frame: str = "auto",
+        sampling: SamplingParams | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        prompt_dir: str | Path | None = None,
+    ) -> TransformersPolicy:
+        """Wrap a model and processor already in memory (e.g. the trainer's, LoRA adapters included).
+
+        Raises:
+            InputError: the model type or the pixel budget is unsupported.
+        """
+        self = cls.__new__(cls)
+        self.path = None
+        self._setup(model, processor, name, name, frame, sampling, max_pixels, prompt_dir, None)
+        return self
+
+    def _setup(
+        self,
+        model: Any,
+        processor: Any,
+        name: str,
+        spec: str,
+        frame: str,
+        sampling: SamplingParams | None,
+        max_pixels: int,
+        prompt_dir: str | Path | None,
+        generation_kwargs: dict[str, Any] | None,
+    ) -> None:
+        self.model, self.processor, self.name, self.spec = model, processor, name, spec
+        self.model_type = str(getattr(model.config, "model_type", "unknown"))
+        self.frame_kind = check_frame_kind(_frame_for(self.model_type, frame, spec))
+        if max_pixels <= 0:
+            raise InputError(f"max_pixels ({max_pixels}) must be positive")
+        self.sampling = DEFAULT_SAMPLING.merged(sampling)
+        self.prompt_dir = prompt_dir
+        self.generation_kwargs = dict(generation_kwargs or {})
+        first = next(model.parameters())
+        self.device, self.dtype = first.device, first.dtype
+        ip = processor.image_processor
         self.patch_size = int(ip.patch_size)
         self.factor = self.patch_size * int(ip.merge_size)
         proc_min, proc_max = _pixel_budget(ip)
@@ -120,42 +155,55 @@ class TransformersPolicy:
 
     def localize(self, request: PolicyRequest) -> PolicyReply:
         """Answer stage 1: boxes for every instance of the query."""
-        return self._ask(request)
+        return self._generate(request, 1, None)[0]
 
     def refine(self, request: PolicyRequest) -> PolicyReply:
         """Answer stage 2: boxes and points, given the rendered images and the stage-1 boxes."""
-        return self._ask(request)
+        return self._generate(request, 1, None)[0]
 
-    async def alocalize(self, request: PolicyRequest) -> PolicyReply:
-        """Answer stage 1 in a worker thread."""
-        return await asyncio.to_thread(self._ask, request)
+    def sample(self, request: PolicyRequest, n: int, sampling: SamplingParams | None = None) -> list[PolicyReply]:
+        """Return ``n`` sampled answers to one request from one ``generate`` call, with behaviour log-probs.
 
-    async def arefine(self, request: PolicyRequest) -> PolicyReply:
-        """Answer stage 2 in a worker thread."""
-        return await asyncio.to_thread(self._ask, request)
+        The temperature defaults to 1 here (a group of greedy answers would have no spread); pass
+        ``SamplingParams(temperature=0)`` to get ``n`` greedy answers.
+        """
+        check_group_size(n)
+        sp = SamplingParams(temperature=1.0).merged(sampling)
+        return self._generate(request, n, sp)
 
-    # -- one call -----------------------------------------------------------------------------------
+    # -- generation ---------------------------------------------------------------------------------
 
-    def _ask(self, request: PolicyRequest) -> PolicyReply:
-        import torch
+    def prepare_inputs(self, request: PolicyRequest) -> tuple[PreparedInput, Any]:
+        """Return what a request shows the model: the prepared prompt and images, and the processor's tensors."""
         from PIL import Image
 
         prepared = prepare(
             request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, prompt_dir=self.prompt_dir
         )
-        t0 = time.perf_counter()
+        text = self.processor.apply_chat_template(hf_messages(prepared), add_generation_prompt=True, tokenize=False)
         images = [Image.fromarray(im) for im in prepared.images]
-        config = self._generation_config()
+        inputs = self.processor(text=[text], images=images, return_tensors="pt").to(self.device)
+        return prepared, inputs
+
+    def _generate(self, request: PolicyRequest, n: int, sampling: SamplingParams | None) -> list[PolicyReply]:
+        import torch
+
+        sp = self.sampling.merged(sampling)
+        config = self._generation_config(sp, n)
         # one call at a time: generate is not re-entrant and fast tokenizers can fail when shared by threads
         with self._lock, torch.inference_mode():
-            text = self.processor.apply_chat_template(hf_messages(prepared), add_generation_prompt=True, tokenize=False)
-            inputs = self.processor(text=[text], images=images, return_tensors="pt").to(self.device)
+            t0 = time.perf_counter()
+            prepared, inputs = self.prepare_inputs(request)
             n_prompt = int(inputs["input_ids"].shape[1])
-            if self.do_sample and self.seed is not None:
-                torch.manual_seed(self.seed)
-            out = self.model.generate(**inputs, generation_config=config, **self.generation_kwargs)
-            new = out[0, n_prompt:].cpu()
-            answer = self.processor.tokenizer.decode(new, skip_special_tokens=True)
+            if config.do_sample and sp.seed is not None:
+                torch.manual_seed(sp.seed)
+            out = self.model.generate(
+                **inputs, generation_config=config, return_dict_in_generate=True, output_logits=True,
+                **self.generation_kwargs,
+            )  # fmt: skip
+            new = out.sequences[:, n_prompt:].cpu()
+            steps = torch.stack([x.float() for x in out.logits], dim=1).cpu() if out.logits else None
+            latency = time.perf_counter() - t0
         grid = inputs["image_grid_thw"].tolist()
         frame = prepared.frame
         seen_hw = (int(grid[0][1]) * self.patch_size, int(grid[0][2]) * self.patch_size)
@@ -163,32 +211,61 @@ class TransformersPolicy:
             frame = ModelFrame(kind="abs", model_hw=seen_hw)  # the processor resized again: trust what it did
         eos = config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        meta = {
-            "model": self.spec,
-            "model_type": self.model_type,
-            "device": str(self.device),
-            "dtype": str(self.dtype).removeprefix("torch."),
-            "usage": {"prompt_tokens": n_prompt, "completion_tokens": int(new.shape[0])},
-            "finish_reason": "stop" if eos_ids & set(new.tolist()) else "length",
-            "image_grid_thw": grid,
-            "sent_hw": list(prepared.sent_hw),
-            "retries": 0,
-        }
-        return PolicyReply(
-            text=answer, frame=frame, prompt=prepared.prompt, latency_s=time.perf_counter() - t0, meta=meta
-        )
+        temperature = float(sp.temperature) if config.do_sample else 1.0
+        prompt_ids = inputs["input_ids"][0].tolist()
+        replies = []
+        for i in range(new.shape[0]):
+            ids = new[i].tolist()
+            end = next((k + 1 for k, t in enumerate(ids) if t in eos_ids), len(ids))
+            ids = ids[:end]
+            logprobs = None
+            if steps is not None:
+                lp = torch.log_softmax(steps[i, :end] / temperature, dim=-1)
+                logprobs = lp.gather(1, torch.tensor(ids).unsqueeze(1)).squeeze(1).tolist()
+            meta = ReplyMeta(
+                model=self.spec, model_type=self.model_type, device=str(self.device),
+                dtype=str(self.dtype).removeprefix("torch."),
+                usage=Usage(prompt_tokens=n_prompt, completion_tokens=len(ids), total_tokens=n_prompt + len(ids)),
+                finish_reason="stop" if eos_ids & set(ids) else "length", image_grid_thw=grid,
+                sent_hw=list(prepared.sent_hw), seed=sp.seed,
+                sampling=sp.model_dump(exclude_none=True) | {"n": n},
+            )  # fmt: skip
+            text = self.processor.tokenizer.decode(ids, skip_special_tokens=True)
+            replies.append(PolicyReply(
+                text=text, frame=frame, prompt=prepared.prompt, latency_s=latency / n, meta=meta, token_ids=ids,
+                logprobs=logprobs, prompt_token_ids=prompt_ids,
+            ))  # fmt: skip
+        return replies
 
-    def _generation_config(self) -> Any:
+    def _generation_config(self, sp: SamplingParams, n: int) -> Any:
         config = copy.deepcopy(self.model.generation_config)
-        config.max_new_tokens = self.max_new_tokens
-        config.do_sample = self.do_sample
-        if self.do_sample:
-            config.temperature, config.top_p = self.temperature, self.top_p
+        config.max_new_tokens = int(sp.max_tokens or 1024)
+        config.do_sample = bool(sp.temperature)
+        config.num_return_sequences = n
+        if config.do_sample:
+            config.temperature = float(sp.temperature)
+            config.top_p = float(sp.top_p) if sp.top_p is not None else 1.0
+            config.top_k = int(sp.top_k) if sp.top_k is not None else 0
         else:
             config.temperature = config.top_p = config.top_k = None
         if config.pad_token_id is None:
             config.pad_token_id = self.processor.tokenizer.pad_token_id
+        # an answer holding image placeholder tokens could not be fed back to the model (training recomputes
+        # log-probs on prompt + answer): never generate them
+        vision = [getattr(self.model.config, k, None) for k in VISION_TOKEN_KEYS]
+        config.suppress_tokens = sorted({int(t) for t in vision if t is not None} | set(config.suppress_tokens or []))
         return config
+
+
+def _frame_for(model_type: str, frame: str, spec: str) -> str:
+    if frame != "auto":
+        return frame
+    if model_type not in MODEL_FRAMES:
+        raise InputError(
+            f"checkpoint {spec} is a {model_type!r} model; the hf policy knows {', '.join(MODEL_FRAMES)}. "
+            "Pass frame='abs' or 'rel1000' if you know how it answers"
+        )
+    return MODEL_FRAMES[model_type]
 
 
 def _resolve_checkpoint(spec: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from agent.cli import app
+from socioagent.cli import app
 from tests.agent.test_graph import TARGET, make_scene, stage1, stage2
 from tests.fixtures.openai_server import free_port
 
@@ -32,10 +32,11 @@ def _segment(files, out, *extra):
                                "red building", "--out", str(out), *extra])  # fmt: skip
 
 
-def test_segment_with_an_openai_server_writes_all_outputs(files, tmp_path, openai_server):
+@pytest.mark.parametrize("spelling", [["--policy", "openai", "--model", "fake-vlm"], ["--policy", "openai:fake-vlm"]])
+def test_segment_with_an_openai_server_writes_all_outputs(files, tmp_path, openai_server, spelling):
     server = openai_server([stage1(TARGET), stage2(TARGET)])
     out = tmp_path / "out"
-    r = _segment(files, out, "--policy", "openai", "--base-url", server.base_url, "--model", "fake-vlm", "--json")
+    r = _segment(files, out, *spelling, "--base-url", server.base_url, "--json")
     assert r.exit_code == 0, r.output
     mask = np.asarray(Image.open(out / "mask.png"))
     assert mask.shape == (160, 160) and set(np.unique(mask)) == {0, 255}
@@ -86,7 +87,7 @@ def test_tools_prints_openai_schemas():
     r = runner.invoke(app, ["tools", "--format", "openai"])
     assert r.exit_code == 0
     names = [t["function"]["name"] for t in json.loads(r.stdout)]
-    assert names == ["draw_box", "map_lookup", "render_overlay", "sam_segment"]
+    assert names == ["draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment"]
     assert runner.invoke(app, ["tools", "--format", "yaml"]).exit_code == 2
 
 
@@ -96,3 +97,15 @@ def test_console_script_exit_code(files, tmp_path):
                         "--query", "x", "--out", str(tmp_path / "o")], capture_output=True, text=True)  # fmt: skip
     assert p.returncode == 2
     assert "satellite image file not found" in p.stderr
+
+
+@pytest.mark.parametrize("command", ["segment", "eval", "demo"])
+def test_every_command_reads_backend_flags_the_same_way(files, tmp_path, command):
+    args = {"segment": ["--sat", str(files["sat"]), "--map", str(files["map"]), "--query", "x"],
+            "eval": ["--data", f"synth:{tmp_path / 'nodata'}"], "demo": []}[command]  # fmt: skip
+    out = tmp_path / "out"
+    r = runner.invoke(app, [command, *args, "--out", str(out), "--policy", "openai:a", "--model", "b"])
+    assert r.exit_code == 2 and "--policy openai:a and --model b disagree" in r.output, r.output
+    r = runner.invoke(app, [command, *args, "--out", str(out), "--refine", "9"])
+    assert r.exit_code == 2 and "--refine: Input should be less than or equal to 8" in r.output, r.output
+    assert not out.exists()

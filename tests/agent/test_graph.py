@@ -1,6 +1,7 @@
 """The graph end to end through real backends: an OpenAI-protocol server on a socket, the classical
 segmenter, a tiny random Qwen2.5-VL in process, and a random tiny SAM 2."""
 
+import asyncio
 import json
 
 import cv2
@@ -10,11 +11,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.context import RunContext
 from agent.graph import build_graph
-from agent.policies import make_policy
-from agent.run import invoke, run_query
+from agent.parsing import ParsedItem, format_answer
+from agent.policies import BasePolicy, PolicyReply, SamplingParams, make_policy
+from agent.run import arun_query, invoke, run_query
 from tests.fixtures.openai_server import request_images, request_text
 from tools.coords import ModelFrame, box_from_pixels, smart_resize
-from tools.errors import BackendError, InputError
+from tools.errors import BackendError, InputError, ToolError
 from tools.scene import Scene
 from tools.scene_store import SceneStore
 from tools.schemas import Box
@@ -67,7 +69,7 @@ def test_openai_end_to_end_two_images_stage1_boxes_and_mask(openai_server, class
     scene = make_scene()
     result = run_query(scene, "the red building", policy=policy, segmenter=classical, max_rounds=1)
 
-    assert [t["node"] for t in result.trace] == ["localize", "segment", "render", "refine", "segment", "finish"]
+    assert [t.node for t in result.trace] == ["localize", "segment", "render", "refine", "segment", "finish"]
     first, second = server.chat_bodies
     imgs1, imgs2 = request_images(first), request_images(second)
     assert len(imgs1) == 2 and len(imgs2) == 2
@@ -92,10 +94,10 @@ def test_refine_rounds_are_bounded(openai_server, classical, rounds, nodes):
     server = openai_server(responder=lambda body: stage1(TARGET))
     policy = make_policy("openai:fake-vlm", base_url=server.base_url, max_retries=0)
     result = run_query(make_scene(), "red", policy=policy, segmenter=classical, max_rounds=rounds)
-    assert [t["node"] for t in result.trace] == nodes
+    assert [t.node for t in result.trace] == nodes
     assert len(server.chat_bodies) == rounds + 1
     assert [s.stage for s in result.stages] == ["localize"] + ["refine"] * rounds
-    reused = [t.get("reused", False) for t in result.trace if t["node"] == "segment"]
+    reused = [bool(t.reused) for t in result.trace if t.node == "segment"]
     assert reused == [False] + [True] * rounds  # the same prompts are not segmented twice
 
 
@@ -104,12 +106,12 @@ def test_trace_is_complete_and_json_serialisable(openai_server, classical):
     policy = make_policy("openai:fake-vlm", base_url=server.base_url, max_retries=0)
     events = []
     result = run_query(make_scene(), "red", policy=policy, segmenter=classical, on_event=events.append)
-    assert [e["node"] for e in events] == [t["node"] for t in result.trace]
+    assert [e["node"] for e in events] == [t.node for t in result.trace]
     for step in result.trace:
-        assert step["duration_s"] >= 0 and "round" in step
+        assert step.duration_s >= 0 and step.round >= 0
     for st in result.stages:
-        assert st.prompt and st.raw and st.frame["kind"] == "abs" and st.latency_s > 0
-        assert st.meta["model"] == "fake-vlm"
+        assert st.prompt and st.raw and st.frame.kind == "abs" and st.latency_s > 0
+        assert st.meta.model == "fake-vlm"
     doc = json.loads(json.dumps(result.model_dump(mode="json")))
     assert "mask" not in doc and doc["instances"][0]["geometry"]["type"] == "Polygon"
     from shapely.geometry import shape
@@ -126,7 +128,7 @@ def test_malformed_refine_keeps_stage1_and_is_counted(openai_server, classical):
     result = run_query(scene, "red", policy=policy, segmenter=classical)
     assert result.format_failures == 1
     assert result.stages[1].ok is False and result.stages[1].failure
-    assert next(t for t in result.trace if t["node"] == "refine")["kept_previous"] is True
+    assert next(t for t in result.trace if t.node == "refine").kept_previous is True
     assert iou(result.mask, scene.truth) > 0.8
 
 
@@ -151,9 +153,9 @@ def test_interrupt_before_refine_then_resume(openai_server, classical):
     config = {"configurable": {"thread_id": "t1"}}
     paused = invoke(graph, {"scene_id": "toy", "query": "red"}, ctx, config)
     assert graph.get_state(config).next == ("refine",)
-    assert [t["node"] for t in paused.trace] == ["localize", "segment", "render"]
+    assert [t.node for t in paused.trace] == ["localize", "segment", "render"]
     resumed = invoke(graph, None, ctx, config)
-    assert [t["node"] for t in resumed.trace] == [t["node"] for t in straight.trace]
+    assert [t.node for t in resumed.trace] == [t.node for t in straight.trace]
     assert np.array_equal(resumed.mask, straight.mask)
     assert [i.box for i in resumed.instances] == [i.box for i in straight.instances]
 
@@ -193,12 +195,17 @@ def test_empty_query_and_bad_rounds_are_input_errors(classical):
 
 
 def test_hf_tiny_qwen_runs_the_loop_and_counts_format_failures(tiny_qwen25vl_path, classical):
-    policy = make_policy(f"hf:{tiny_qwen25vl_path}", max_new_tokens=24)
+    policy = make_policy(f"hf:{tiny_qwen25vl_path}", sampling=SamplingParams(max_tokens=24))
     small = Scene("small", make_scene().sat[:112, :112].copy(), make_scene().map[:112, :112].copy())
     result = run_query(small, "red", policy=policy, segmenter=classical, max_rounds=1)
     assert [s.stage for s in result.stages] == ["localize", "refine"]
-    assert all(s.frame["kind"] == "abs" and s.frame["model_hw"] == [112, 112] for s in result.stages)
+    assert all(s.frame.kind == "abs" and s.frame.model_hw == [112, 112] for s in result.stages)
     assert result.mask.shape == (112, 112)
+    # random weights answer noise: both answers are format failures, each with its code, counted once each
+    assert [s.ok for s in result.stages] == [False, False] and all(s.failure for s in result.stages)
+    assert result.format_failures == 2
+    assert [t.ok for t in result.trace if t.node in ("localize", "refine")] == [False, False]
+    assert all(s.token_ids and len(s.logprobs) == len(s.token_ids) for s in result.stages)
 
 
 def test_sam2_encodes_once_per_query_whatever_the_prompts(openai_server):
@@ -240,3 +247,56 @@ def test_a_query_leaves_only_its_final_masks_in_the_store(openai_server, classic
     assert set(entry.masks) >= kept and len(entry.masks) == 3 * len(kept)  # three queries' finals, nothing else
     assert entry.images == {}
     assert np.array_equal(store.get_mask(result.mask_id), result.mask)
+
+
+class _AsyncOnlyPolicy(BasePolicy):
+    """A policy that can answer only through the protocol's async methods."""
+
+    name = "async-only"
+
+    def localize(self, request):
+        raise AssertionError("the graph took the sync path")
+
+    refine = localize
+
+    async def alocalize(self, request):
+        await asyncio.sleep(0)
+        box = tuple(float(v) for v in TARGET)
+        return PolicyReply(text=format_answer([ParsedItem(box=box)], "async"), frame=ModelFrame("pixel"))
+
+    async def arefine(self, request):
+        box = request.previous[0].box.as_list()
+        point = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        return PolicyReply(text=format_answer([ParsedItem(box=box, points=[point])], "a"), frame=ModelFrame("pixel"))
+
+
+def test_ainvoke_runs_the_graph_on_the_policys_async_methods(classical):
+    result = asyncio.run(arun_query(make_scene(), "red", policy=_AsyncOnlyPolicy(), segmenter=classical))
+    assert [s.stage for s in result.stages] == ["localize", "refine"] and all(s.ok for s in result.stages)
+    assert result.stages[1].prompts[0].points and iou(result.mask, make_scene().truth) > 0.8
+    with pytest.raises(AssertionError, match="sync path"):
+        run_query(make_scene(), "red", policy=_AsyncOnlyPolicy(), segmenter=classical)
+
+
+def test_sync_and_async_runs_give_the_same_result(classical):
+    layers_scene = make_scene()
+    sync = run_query(layers_scene, "red", policy=make_policy("oracle-box"), segmenter=classical)
+    asyn = asyncio.run(arun_query(layers_scene, "red", policy=make_policy("oracle-box"), segmenter=classical))
+    assert np.array_equal(sync.mask, asyn.mask)
+    assert [s.raw for s in sync.stages] == [s.raw for s in asyn.stages]
+    assert [t.node for t in sync.trace] == [t.node for t in asyn.trace]
+
+
+def test_a_query_releases_the_masks_and_images_it_made_but_its_final_masks(classical):
+    store = SceneStore()
+    result = run_query(make_scene(), "red", policy=make_policy("oracle-box"), segmenter=classical, store=store,
+                       max_rounds=2)  # fmt: skip
+    kept = {i.mask_id for i in result.instances} | {result.mask_id}
+    assert len(result.made_ids) > len(kept)  # stage-1 masks, two feedback renders, ...
+    for made in result.made_ids:
+        getter = store.get_mask if ":mask" in made else store.get_image
+        if made in kept:
+            getter(made)
+        else:
+            with pytest.raises(ToolError):
+                getter(made)

@@ -84,7 +84,7 @@ def test_refine_ignores_points_of_interest_that_are_not_points(scene):
 
 
 def test_socio_demo_writes_its_outputs_and_scores_itself(tmp_path, capsys):
-    from agent.demo import run_demo
+    from socioagent.demo import run_demo
 
     numbers = run_demo(tmp_path)
     for name in ("overlay.png", "mask.png", "result.json", "instances.geojson", "sat.tif", "map.png", "truth.png",

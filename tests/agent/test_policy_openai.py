@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from agent.policies import Policy, PolicyRequest, make_policy
+from agent.policies import Policy, PolicyRequest, SamplingParams, make_policy
 from agent.policies.messages import resize_image
 from agent.policies.openai_compat import OpenAIPolicy
 from tests.fixtures.openai_server import (
@@ -75,10 +75,10 @@ class TestWhatIsSent:
         assert reply.text == ANSWER
         assert reply.frame == ModelFrame(kind="abs", model_hw=sent)
         assert reply.prompt == text
-        assert reply.meta["retries"] == 0
-        assert reply.meta["finish_reason"] == "stop"
-        assert reply.meta["model"] == "fake-vlm"
-        assert reply.meta["usage"]["total_tokens"] > 0
+        assert reply.meta.retries == 0
+        assert reply.meta.finish_reason == "stop"
+        assert reply.meta.model == "fake-vlm"
+        assert reply.meta.usage.total_tokens > 0
 
     def test_reference_size_is_sent_at_756(self, openai_server):
         server = openai_server([ANSWER])
@@ -122,7 +122,9 @@ class TestWhatIsSent:
 
     def test_api_key_and_seed_are_sent(self, openai_server):
         server = openai_server([ANSWER], api_key="secret")
-        _policy(server, api_key="secret", seed=7, max_tokens=64).localize(_localize(_scene(64, 64)))
+        _policy(server, api_key="secret", sampling=SamplingParams(seed=7, max_tokens=64)).localize(
+            _localize(_scene(64, 64))
+        )
         (rec,) = server.chat_requests
         assert rec.headers["authorization"] == "Bearer secret"
         assert rec.body["seed"] == 7 and rec.body["max_tokens"] == 64
@@ -134,7 +136,7 @@ class TestAnswers:
         policy = _policy(server)
         first = policy.localize(_localize(_scene(64, 64)))
         second = policy.localize(_localize(_scene(64, 64)))
-        assert first.text == "" and first.meta["finish_reason"] == "length"
+        assert first.text == "" and first.meta.finish_reason == "length"
         assert second.text == ""
 
     def test_responder_sees_the_request(self, openai_server):
@@ -152,20 +154,20 @@ class TestRetries:
         server.fail(status=500, times=2)
         reply = _policy(server, max_retries=3).localize(_localize(_scene(64, 64)))
         assert reply.text == ANSWER
-        assert reply.meta["retries"] == 2
+        assert reply.meta.retries == 2
         assert [r.status for r in server.chat_requests] == [500, 500, 200]
 
     def test_429_with_retry_after_is_retried(self, openai_server):
         server = openai_server([ANSWER])
         server.fail(status=429, headers={"Retry-After": "0"})
-        assert _policy(server).localize(_localize(_scene(64, 64))).meta["retries"] == 1
+        assert _policy(server).localize(_localize(_scene(64, 64))).meta.retries == 1
 
     def test_timeout_is_retried(self, openai_server):
         server = openai_server([ANSWER])
         server.stall(seconds=30.0)  # released when the server stops
         reply = _policy(server, timeout=1.0).localize(_localize(_scene(64, 64)))
         assert reply.text == ANSWER
-        assert reply.meta["retries"] == 1
+        assert reply.meta.retries == 1
         assert len(server.chat_requests) == 2
 
     def test_exhausted_retries_raise_backend_error(self, openai_server):
@@ -260,7 +262,7 @@ class TestConcurrency:
             return a, b
 
         a, b = asyncio.run(both())
-        assert (a.text, a.meta["retries"]) == (ANSWER, 1)
+        assert (a.text, a.meta.retries) == (ANSWER, 1)
         assert b.text == "second"
         assert a.frame == ModelFrame(kind="abs", model_hw=smart_resize(100, 150))
         assert [len(request_images(body)) for body in server.chat_bodies] == [2, 2, 2]
@@ -289,3 +291,21 @@ def test_models_endpoint_lists_the_model(openai_server):
     server = openai_server(model="served-name")
     client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0)
     assert [m.id for m in client.models.list()] == ["served-name"]
+
+
+class TestGroupCall:
+    def test_sample_asks_for_n_answers_in_one_request_with_the_sampling_options(self, openai_server):
+        server = openai_server(["a1", "a2", "a3", "a4"])
+        policy = _policy(server, sampling=SamplingParams(temperature=0.0))
+        replies = policy.sample(_localize(_scene(64, 64)), 4, SamplingParams(temperature=0.9, top_p=0.8, top_k=100))
+        assert [r.text for r in replies] == ["a1", "a2", "a3", "a4"]
+        (body,) = server.chat_bodies
+        assert (body["n"], body["temperature"], body["top_p"], body["top_k"]) == (4, 0.9, 0.8, 100)
+        assert replies[0].meta.sampling == {"temperature": 0.9, "top_p": 0.8, "max_tokens": 1024, "n": 4, "top_k": 100}
+
+    def test_a_server_that_returns_fewer_choices_is_asked_again(self, openai_server):
+        server = openai_server(responder=lambda body: "x", max_choices=1)  # a server that ignores n
+        replies = _policy(server).sample(_localize(_scene(64, 64)), 3)
+        assert len(replies) == 3 and [b.get("n", 1) for b in server.chat_bodies] == [3, 2, 1]
+        with pytest.raises(InputError, match="n >= 1"):
+            _policy(server).sample(_localize(_scene(64, 64)), 0)

@@ -8,7 +8,6 @@ from evals.metrics import (
     SampleCounts,
     bootstrap_ci,
     ciou,
-    components,
     giou,
     instance_counts,
     iou_counts,
@@ -17,6 +16,7 @@ from evals.metrics import (
     sample_iou,
     summarize,
 )
+from tools.instances import MIN_INSTANCE_AREA, components
 
 
 def _mask(shape=(32, 32), *rects):
@@ -185,7 +185,7 @@ def test_fast_instance_counts_agree_with_the_plain_definition():
         truths = components(truth)
         expected_cc = metrics.match_instances(components(pred), truths)
         assert instance_counts(pred, truth) == expected_cc
-        given = [m for m in instances if m.sum() > metrics.MIN_INSTANCE_AREA]
+        given = [m for m in instances if m.sum() > MIN_INSTANCE_AREA]
         assert instance_counts(pred, truth, instances) == metrics.match_instances(given, truths)
 
 

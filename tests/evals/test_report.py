@@ -4,6 +4,7 @@ import random
 import pytest
 from PIL import Image
 
+from agent.backends import BackendConfig
 from evals.report import build_report, write_report
 from evals.runner import EvalConfig, read_results, run_eval
 from tests.fixtures.socioseg_data import write_raw
@@ -14,7 +15,7 @@ from tools.errors import InputError
 def run(tmp_path_factory):
     data = write_raw(tmp_path_factory.mktemp("data") / "raw", n=6)
     out = tmp_path_factory.mktemp("out")
-    run_eval(EvalConfig(data=str(data), policy="random-box", out=out), progress=False)
+    run_eval(EvalConfig(data=str(data), backend=BackendConfig(policy="random-box"), out=out), progress=False)
     write_report(out)
     return out
 
@@ -100,7 +101,7 @@ def test_unknown_level_gets_its_own_row():
 def test_overlays_are_skipped_with_a_note_when_the_data_moved(tmp_path):
     data = write_raw(tmp_path / "data", n=3)
     out = tmp_path / "out"
-    run_eval(EvalConfig(data=str(data), policy="oracle-box", out=out), progress=False)
+    run_eval(EvalConfig(data=str(data), backend=BackendConfig(policy="oracle-box"), out=out), progress=False)
     (data / "test").rename(data / "moved")
     write_report(out)
     assert "overlays.png not drawn" in (out / "report.md").read_text()
@@ -115,7 +116,7 @@ def test_report_needs_results(tmp_path):
 def test_socio_eval_command(tmp_path):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from socioagent.cli import app
 
     data = write_raw(tmp_path / "data", n=3)
     out = tmp_path / "out"
@@ -130,4 +131,4 @@ def test_socio_eval_command(tmp_path):
     res = runner.invoke(app, ["eval", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o2")])
     assert res.exit_code == 2 and "does not exist" in res.output
     res = runner.invoke(app, ["eval", "--data", str(data), "--policy", "map", "--model", "x", "--out", str(out)])
-    assert res.exit_code == 2 and "--model are for --policy openai or hf" in res.output
+    assert res.exit_code == 2 and "--model is for --policy openai or hf" in res.output

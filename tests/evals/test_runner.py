@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agent.backends import BackendConfig
 from agent.parsing import parse_answer
 from agent.policies import PolicyRequest, make_policy
 from evals.datasets import make_dataset
@@ -36,7 +37,9 @@ def data(tmp_path_factory):
 
 
 def _cfg(data, out, **kw):
-    return EvalConfig(data=f"socioseg:{data}", out=out, **{"policy": "random-box", **kw})
+    backend = {k: kw.pop(k) for k in list(kw) if k in BackendConfig.model_fields}
+    return EvalConfig(data=f"socioseg:{data}", out=out, backend=BackendConfig(**{"policy": "random-box", **backend}),
+                      **kw)  # fmt: skip
 
 
 def _rows(out):
@@ -110,8 +113,10 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(tmp_path):
     data = write_raw(tmp_path / "data", n=n)
     out = tmp_path / "killed"
     code = (
-        "import sys; from pathlib import Path; from evals.runner import EvalConfig, run_eval; "
-        "run_eval(EvalConfig(data=sys.argv[1], policy='random-box', out=Path(sys.argv[2])), progress=False)"
+        "import sys; from pathlib import Path; from agent.backends import BackendConfig; "
+        "from evals.runner import EvalConfig, run_eval; "
+        "run_eval(EvalConfig(data=sys.argv[1], backend=BackendConfig(policy='random-box'), out=Path(sys.argv[2])), "
+        "progress=False)"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(data), str(out)], cwd=REPO)
     results = out / RESULTS
@@ -125,10 +130,10 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(tmp_path):
     kept = len(read_results(results))
     assert proc.returncode != 0, "the run finished before it could be killed"
     assert 2 <= kept < n
-    run_eval(EvalConfig(data=str(data), policy="random-box", out=out), progress=False)
+    run_eval(EvalConfig(data=str(data), backend=BackendConfig(policy="random-box"), out=out), progress=False)
     write_report(out, plots=False)
     full = tmp_path / "full"
-    run_eval(EvalConfig(data=str(data), policy="random-box", out=full), progress=False)
+    run_eval(EvalConfig(data=str(data), backend=BackendConfig(policy="random-box"), out=full), progress=False)
     write_report(full, plots=False)
     assert len(_rows(out)) == n
     assert _rows(out) == _rows(full)
@@ -161,7 +166,7 @@ def test_a_dead_worker_ends_the_run_with_a_backend_error_and_keeps_finished_rows
 
     data = write_raw(tmp_path / "data", n=40)
     out = tmp_path / "out"
-    cfg = EvalConfig(data=str(data), policy="random-box", out=out, workers=2)
+    cfg = EvalConfig(data=str(data), backend=BackendConfig(policy="random-box"), out=out, workers=2)
     raised: list[BaseException] = []
 
     def run() -> None:
@@ -194,7 +199,7 @@ def test_rows_finished_around_a_dead_worker_are_yielded_then_a_backend_error(tmp
     import signal
 
     data = write_raw(tmp_path / "data", n=30)
-    cfg = EvalConfig(data=str(data), policy="random-box", out=tmp_path / "out", workers=2)
+    cfg = EvalConfig(data=str(data), backend=BackendConfig(policy="random-box"), out=tmp_path / "out", workers=2)
     rows = []
     with pytest.raises(BackendError, match="worker process died"):
         for row in _rows_in_workers(cfg, list(make_dataset(str(data)))):
@@ -228,10 +233,12 @@ def test_ctrl_c_with_workers_keeps_finished_rows_and_leaves_no_worker(tmp_path):
     data = write_raw(tmp_path / "data", n=n)
     out = tmp_path / "out"
     code = (
-        "import sys; from pathlib import Path; from evals.runner import EvalConfig, run_eval\n"
+        "import sys; from pathlib import Path; from agent.backends import BackendConfig\n"
+        "from evals.runner import EvalConfig, run_eval\n"
         "try:\n"
-        "    run_eval(EvalConfig(data=sys.argv[1], policy='random-box', out=Path(sys.argv[2]), workers=2), "
-        "progress=False)\n"
+        "    cfg = EvalConfig(data=sys.argv[1], backend=BackendConfig(policy='random-box'), out=Path(sys.argv[2]), "
+        "workers=2)\n"
+        "    run_eval(cfg, progress=False)\n"
         "except KeyboardInterrupt:\n"
         "    sys.exit(130)\n"
     )
@@ -247,7 +254,7 @@ def test_ctrl_c_with_workers_keeps_finished_rows_and_leaves_no_worker(tmp_path):
     assert not [w for w in workers if Path(f"/proc/{w}").exists()], "a worker outlived the interrupted run"
     kept = len(read_results(out / RESULTS))
     assert 2 <= kept < n
-    run_eval(EvalConfig(data=str(data), policy="random-box", out=out), progress=False)
+    run_eval(EvalConfig(data=str(data), backend=BackendConfig(policy="random-box"), out=out), progress=False)
     assert len(_rows(out)) == n
 
 
@@ -255,8 +262,8 @@ def test_a_different_config_is_refused_unless_forced(data, reference, tmp_path):
     run_eval(_cfg(data, tmp_path, limit=2), progress=False)
     with pytest.raises(InputError, match=r"policy: 'random-box' -> 'oracle-box'.*new --out, or --force"):
         run_eval(_cfg(data, tmp_path, policy="oracle-box"), progress=False)
-    with pytest.raises(InputError, match="max_rounds"):
-        run_eval(_cfg(data, tmp_path, max_rounds=0), progress=False)
+    with pytest.raises(InputError, match="refine: 1 -> 0"):
+        run_eval(_cfg(data, tmp_path, refine=0), progress=False)
     run_eval(_cfg(data, tmp_path, policy="oracle-box", force=True), progress=False)
     rows = _rows(tmp_path)
     assert len(rows) == 6
@@ -277,7 +284,7 @@ def test_corrupt_sample_becomes_an_error_row(tmp_path):
     bad = data / "test" / "s002" / "sat.png"
     bad.write_bytes(b"broken")
     out = tmp_path / "out"
-    run_eval(EvalConfig(data=str(data), policy="oracle-box", out=out), progress=False)
+    run_eval(EvalConfig(data=str(data), backend=BackendConfig(policy="oracle-box"), out=out), progress=False)
     rows = _rows(out)
     assert len(rows) == 4
     assert rows["s002"]["scored"] is False and str(bad) in rows["s002"]["error"]
@@ -290,7 +297,7 @@ def test_corrupt_parquet_row_group_becomes_an_error_row(tmp_path):
     f = write_parquet(tmp_path / "data" / "test.parquet", n=5, row_group_size=2)
     damage_row_group(f, 1)  # rows s002 and s003
     out = tmp_path / "out"
-    run_eval(EvalConfig(data=str(f), policy="oracle-box", out=out), progress=False)
+    run_eval(EvalConfig(data=str(f), backend=BackendConfig(policy="oracle-box"), out=out), progress=False)
     rows = _rows(out)
     assert len(rows) == 5
     for sid in ("s002", "s003"):
@@ -319,17 +326,17 @@ def test_agent_crash_on_an_empty_truth_scores_zero_and_a_successful_empty_answer
     ds = make_dataset(str(data))
     assert not ds.get("s000").load_scene().truth.any() and ds.get("s002").load_scene().truth.any()
     ok = tmp_path / "oracle"  # end to end: the oracle answers no box on an empty truth, the prediction is empty
-    run_eval(EvalConfig(data=str(data), policy="oracle-box", out=ok), progress=False)
+    run_eval(EvalConfig(data=str(data), backend=BackendConfig(policy="oracle-box"), out=ok), progress=False)
     rows = _rows(ok)
     assert rows["s000"]["error"] is None and rows["s000"]["pred_area"] == rows["s000"]["union"] == 0
     assert rows["s000"]["iou"] == 1.0
     assert write_report(ok, plots=False)["overall"]["giou"] == pytest.approx(1.0, abs=0.1)
 
     out = tmp_path / "crash"
-    cfg = EvalConfig(data=str(data), policy="oracle-box", out=out)
+    cfg = EvalConfig(data=str(data), backend=BackendConfig(policy="oracle-box"), out=out)
     prepare_out(cfg)
     evaluator = SampleEvaluator(cfg)
-    evaluator.policy = _CrashingPolicy()
+    evaluator.backends.policy = _CrashingPolicy()
     writer = ResultWriter(out / RESULTS)
     for sample in ds:
         writer.write(evaluator.evaluate(sample))
@@ -343,19 +350,20 @@ def test_agent_crash_on_an_empty_truth_scores_zero_and_a_successful_empty_answer
     assert "agent errors score IoU 0" in (out / "report.md").read_text()
 
 
-def test_backend_failure_stops_the_run_and_keeps_no_partial_rows(data, tmp_path):
-    options = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "max_retries": 0, "timeout": 5, "api_key": "sk-x"}
-    cfg = _cfg(data, tmp_path, policy="openai", policy_options=options)
+def test_backend_failure_stops_the_run_and_keeps_no_partial_rows(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_SERVER_KEY", "sk-secret")
+    cfg = _cfg(data, tmp_path, policy="openai", base_url="http://127.0.0.1:9/v1", model="m", max_retries=0,
+               timeout=5, api_key_env="MY_SERVER_KEY")  # fmt: skip
     with pytest.raises(BackendError, match="could not be reached"):
         run_eval(cfg, progress=False)
     assert read_results(tmp_path / RESULTS) == []
-    saved = json.loads((tmp_path / "config.json").read_text())
-    assert "api_key" not in saved["policy_options"] and saved["policy_options"]["model"] == "m"
+    saved = (tmp_path / "config.json").read_text()
+    assert json.loads(saved)["policy"] == "openai:m" and "sk-secret" not in saved
 
 
 def test_checkpoint_needs_sam2(data, tmp_path):
-    with pytest.raises(InputError, match="--checkpoint is for --segmenter sam2"):
-        run_eval(_cfg(data, tmp_path, checkpoint="x.pt"), progress=False)
+    with pytest.raises(ValueError, match="--checkpoint is for --segmenter sam2"):
+        _cfg(data, tmp_path, checkpoint="x.pt")
 
 
 # ----------------------------------------------------------------------------------------------- baselines
@@ -387,7 +395,7 @@ def test_oracle_answers_truth_boxes_in_the_reference_format():
 
 
 def test_oracle_boxes_are_the_metric_instances_boxes():
-    from evals.metrics import component_boxes
+    from tools.instances import component_boxes
 
     rng = np.random.default_rng(3)
     truth = np.zeros((64, 64), bool)
@@ -449,7 +457,7 @@ def test_synthcity_raw_and_parquet_hold_the_same_samples(tmp_path):
         assert np.array_equal(sa.truth, sb.truth) and sa.truth.any()
         assert sa.georef is not None and sa.layers and sb.layers == []  # parquet has no layers
     out = tmp_path / "oracle"
-    run_eval(EvalConfig(data=f"synth:{root}", policy="oracle-box", out=out), progress=False)
+    run_eval(EvalConfig(data=f"synth:{root}", backend=BackendConfig(policy="oracle-box"), out=out), progress=False)
     report = write_report(out, plots=False)
     assert report["level_sources"]["sidecar"] == 3 and report["n_errors"] == 0
     assert report["overall"]["f1"] > 0.5
@@ -460,7 +468,7 @@ def test_map_policy_runs_on_synthcity_layers(tmp_path):
 
     root = generate(tmp_path / "synth", "test", 2, seed=0, size=256, progress=False)
     out = tmp_path / "map"
-    run_eval(EvalConfig(data=f"synth:{root}", policy="map", out=out), progress=False)
+    run_eval(EvalConfig(data=f"synth:{root}", backend=BackendConfig(policy="map"), out=out), progress=False)
     rows = _rows(out)
     assert len(rows) == 2
     assert all(r["scored"] and r["error"] is None and r["answers"] == 2 for r in rows.values())

@@ -387,7 +387,7 @@ def test_encoded_files_match_the_sample():
 def test_synth_command_writes_and_summarises(tmp_path):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from socioagent.cli import app
 
     args = ["synth", "--out", str(tmp_path), "--n", "2", "--size", "128", "--split", "ood-region"]
     result = CliRunner().invoke(app, args)
@@ -405,7 +405,7 @@ def test_synth_command_writes_and_summarises(tmp_path):
 def test_synth_command_rejects_bad_input(tmp_path, args, needle):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from socioagent.cli import app
 
     result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path), *args])
     assert result.exit_code == 2, result.output
@@ -424,7 +424,7 @@ def test_synth_command_rejects_bad_input(tmp_path, args, needle):
 def test_synth_command_and_library_give_the_same_messages(tmp_path, flags, kwargs, needle):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from socioagent.cli import app
 
     result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path), *flags])
     assert result.exit_code == 2, result.output

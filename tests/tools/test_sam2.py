@@ -144,7 +144,7 @@ def test_unknown_hub_id_lists_the_known_ones() -> None:
 
 
 def test_no_model_and_bad_options_raise_input_error() -> None:
-    with pytest.raises(InputError, match="sam2:random:tiny"):
+    with pytest.raises(InputError, match="needs --checkpoint"):
         make_segmenter("sam2")
     with pytest.raises(InputError, match="random:tiny"):
         make_segmenter("sam2:random:huge")

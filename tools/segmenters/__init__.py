@@ -23,7 +23,8 @@ import numpy as np
 from tools.errors import InputError
 from tools.schemas import InstancePrompt
 
-SEGMENTER_SPECS = ("classical", "sam2:<hub id or checkpoint path>")
+SEGMENTER_NAMES = ("classical", "sam2")
+"""The segmenters `make_segmenter` knows."""
 
 
 @dataclass
@@ -92,4 +93,4 @@ def make_segmenter(spec: str, **kwargs: Any) -> Segmenter:
 
             return Sam2Segmenter(model=arg or kwargs.pop("checkpoint", None), **kwargs)
         case _:
-            raise InputError(f"unknown segmenter {spec!r}; choose one of: {', '.join(SEGMENTER_SPECS)}")
+            raise InputError(f"unknown segmenter {spec!r}; choose one of: classical, sam2:<hub id or checkpoint path>")

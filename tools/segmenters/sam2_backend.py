@@ -79,8 +79,8 @@ def resolve_sam2(model: str | None, config: str | None = None) -> tuple[str, str
     """
     if not model:
         raise InputError(
-            "no SAM 2 model given; use sam2:<hub id> (e.g. sam2:facebook/sam2.1-hiera-tiny, pulled once with "
-            "`socio models pull`), sam2:<path to .pt>, or sam2:random:tiny for random weights"
+            "the sam2 segmenter needs --checkpoint: a pulled hub id (e.g. facebook/sam2.1-hiera-tiny, pulled once "
+            "with `socio models pull`), a path to a .pt file, or random:tiny for random weights"
         )
     if model.startswith(_RANDOM_PREFIX):
         size = model[len(_RANDOM_PREFIX) :].replace("-", "_")

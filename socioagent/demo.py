@@ -1,7 +1,8 @@
 """``socio demo``: the offline default end to end on a generated scene, with a short human summary.
 
 The scene comes from SynthCity, generated in code from a fixed seed (no files ship with the package), so
-the demo needs no download, no weights and no GPU.
+the demo needs no download, no weights and no GPU. Other backends are one flag away (the same flags as
+``socio segment``).
 """
 
 from __future__ import annotations
@@ -14,26 +15,33 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from agent.backends import BackendConfig
 from agent.outputs import write_outputs
 from agent.run import run_query
 from tools.files import atomic_write_bytes
 from tools.raster_io import write_geotiff
-from tools.segmenters import make_segmenter
 
 DEMO_SEED = 7
 DEMO_INDEX = 0
 DEMO_SPLIT = "test"
 
 
-def run_demo(out: Path, refine: int = 1, query: str | None = None) -> dict[str, float]:
-    """Generate the demo scene, answer its query with the offline default, write outputs, print a summary.
+def run_demo(out: Path, backend: BackendConfig | None = None, query: str | None = None) -> dict[str, float]:
+    """Generate the demo scene, answer its query, write outputs and print a summary.
+
+    Args:
+        out: the output folder.
+        backend: the backends (default: the offline default, map policy + classical segmenter).
+        query: another query than the scene's own (then no IoU is reported).
 
     Returns:
         The headline numbers (IoU with the ground truth, seconds).
     """
-    from agent.policies.rule import MapPolicy
     from evals.metrics import iou_counts, sample_iou
     from evals.synthcity import generate_sample
+
+    backend = backend or BackendConfig()
+    b = backend.build()
 
     t0 = time.perf_counter()
     sample = generate_sample(seed=DEMO_SEED, index=DEMO_INDEX, split=DEMO_SPLIT)
@@ -41,8 +49,8 @@ def run_demo(out: Path, refine: int = 1, query: str | None = None) -> dict[str, 
     truth = sample.scene.truth
     scene = replace(sample.scene, truth=None)  # the policy must not see the answer
     q = query or sample.query
-    result = run_query(scene, q, policy=MapPolicy(), segmenter=make_segmenter("classical"), max_rounds=refine,
-                       policy_spec="map", segmenter_spec="classical")  # fmt: skip
+    result = run_query(scene, q, policy=b.policy, segmenter=b.segmenter, max_rounds=backend.refine,
+                       policy_spec=b.policy_spec, segmenter_spec=b.segmenter_spec)  # fmt: skip
     iou = sample_iou(*iou_counts(result.mask, truth)) if query is None else float("nan")
     written = write_outputs(out, scene, result, extra_png={"sat.png": scene.sat, "map.png": scene.map,
                                                            "truth.png": truth.astype(np.uint8) * 255})  # fmt: skip
@@ -64,7 +72,9 @@ def _print_summary(sample, scene, q, result, iou, gen_s, out, written) -> None:
     stage1 = result.stages[0].raw.split("</think>")[0].removeprefix("<think>") if result.stages else ""
     t = result.timings
     lines = [
-        "socioagent demo: offline default (map policy + classical segmenter; no model weights, no GPU)",
+        "socioagent demo: offline default (map policy + classical segmenter; no model weights, no GPU)"
+        if (result.policy, result.segmenter) == ("map", "classical")
+        else f"socioagent demo: policy {result.policy}, segmenter {result.segmenter}",
         f"  scene    SynthCity {sample.split} tile, {w}x{h} px at {gsd:.2f} m/px, "
         f"{scene.georef.crs if scene.georef else 'no CRS'} (generated in {gen_s:.2f} s)",
         f"  query    {q!r}" + (f"  [{sample.level} level]" if q == sample.query else ""),

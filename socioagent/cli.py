@@ -10,11 +10,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+
+from agent.backends import BackendConfig
+from socioagent.options import backend_options
 
 app = typer.Typer(
     name="socio",
@@ -52,63 +54,6 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class PolicyName(StrEnum):
-    """Policies selectable with --policy."""
-
-    map = "map"
-    openai = "openai"
-    hf = "hf"
-
-
-class SegmenterName(StrEnum):
-    """Segmenters selectable with --segmenter."""
-
-    classical = "classical"
-    sam2 = "sam2"
-
-
-def build_backends(
-    policy: str, segmenter: str, base_url: str | None, model: str | None, checkpoint: str | None,
-    prompt_dir: Path | None, device: str,
-) -> tuple[Any, Any, str, str]:  # fmt: skip
-    """Build the policy and segmenter a command asked for; return them with their spec strings."""
-    from agent.policies import make_policy
-    from tools.errors import InputError
-    from tools.segmenters import make_segmenter
-
-    kwargs: dict[str, Any] = {}
-    if policy == "openai":
-        kwargs = {"base_url": base_url, "model": model}
-        if prompt_dir is not None:
-            kwargs["prompt_dir"] = prompt_dir
-        policy_spec = f"openai:{model}" if model else "openai"
-    elif policy == "hf":
-        if not model:
-            raise InputError("--policy hf needs --model <local path or hub id>")
-        kwargs = {"model": model, "device": device}
-        if prompt_dir is not None:
-            kwargs["prompt_dir"] = prompt_dir
-        policy_spec = f"hf:{model}"
-    else:
-        if base_url or model:
-            raise InputError("--base-url and --model are for --policy openai or hf, not the map policy")
-        policy_spec = policy
-    pol = make_policy(policy, **kwargs)
-    if segmenter == "sam2":
-        if not checkpoint:
-            raise InputError(
-                "--segmenter sam2 needs --checkpoint <.pt path or hub id, e.g. facebook/sam2.1-hiera-tiny>"
-            )
-        seg_spec = f"sam2:{checkpoint}"
-        seg = make_segmenter(seg_spec, device=device)
-    elif checkpoint:
-        raise InputError("--checkpoint is for --segmenter sam2")
-    else:
-        seg_spec = segmenter
-        seg = make_segmenter(seg_spec)
-    return pol, seg, policy_spec, seg_spec
-
-
 def _progress_printer(quiet: bool) -> Callable[[dict[str, Any]], None] | None:
     if quiet:
         return None
@@ -131,41 +76,30 @@ def _progress_printer(quiet: bool) -> Callable[[dict[str, Any]], None] | None:
 
 @app.command()
 @handle_errors
+@backend_options()
 def segment(
     sat: Annotated[Path, typer.Option(help="satellite image: PNG, JPEG or GeoTIFF (CRS kept)")],
     map: Annotated[Path, typer.Option(help="digital map image of the same window and size")],
     query: Annotated[str, typer.Option(help="what to find: a name, a class ('schools') or a function")],
+    backend: BackendConfig,
     layers: Annotated[Path | None, typer.Option(help="vector layers (GeoJSON/GeoPackage) for the map policy")] = None,
-    policy: Annotated[PolicyName, typer.Option(help="who answers the two stages")] = PolicyName.map,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1")
-    ] = None,
-    model: Annotated[str | None, typer.Option(help="model name (openai) or local path / hub id (hf)")] = None,
-    segmenter: Annotated[SegmenterName, typer.Option(help="who draws the masks")] = SegmenterName.classical,
-    checkpoint: Annotated[str | None, typer.Option(help="SAM 2 checkpoint: .pt path or pulled hub id")] = None,
-    refine: Annotated[int, typer.Option(min=0, max=8, help="refine rounds after localize (0 = stage 1 only)")] = 1,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("socio_out"),
-    prompt_dir: Annotated[
-        Path | None, typer.Option(help="folder of prompt templates replacing the packaged ones")
-    ] = None,
-    device: Annotated[str, typer.Option(help="torch device for hf/sam2: auto, cpu, cuda")] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="also print result.json to stdout")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
 ) -> None:
     """Find QUERY in one scene and write mask.png, overlay.png, result.json and instances.geojson to --out."""
     from agent.outputs import result_document, write_outputs
     from agent.run import run_query
+    from tools.errors import InputError
     from tools.scene import load_scene
 
     scene = load_scene(sat, map, layers)
     if not query.strip():
-        from tools.errors import InputError
-
         raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
-    pol, seg, pspec, sspec = build_backends(policy.value, segmenter.value, base_url, model, checkpoint, prompt_dir,
-                                            device)  # fmt: skip
-    result = run_query(scene, query, policy=pol, segmenter=seg, max_rounds=refine, policy_spec=pspec,
-                       segmenter_spec=sspec, on_event=_progress_printer(quiet))  # fmt: skip
+    b = backend.build()
+    result = run_query(scene, query, policy=b.policy, segmenter=b.segmenter, max_rounds=backend.refine,
+                       policy_spec=b.policy_spec, segmenter_spec=b.segmenter_spec,
+                       on_event=_progress_printer(quiet))  # fmt: skip
     written = write_outputs(out, scene, result)
     if json_out:
         sys.stdout.write(json.dumps(result_document(result), indent=2) + "\n")
@@ -182,32 +116,48 @@ def _summary(result: Any, written: dict[str, Path]) -> None:
 
 @app.command()
 @handle_errors
+@backend_options()
 def demo(
+    backend: BackendConfig,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("demo_out"),
-    refine: Annotated[int, typer.Option(min=0, max=8, help="refine rounds after localize")] = 1,
 ) -> None:
-    """Run the offline default (map policy + classical segmenter) on a generated sample scene."""
-    from agent.demo import run_demo
+    """Find a place in a generated SynthCity scene with the offline default (or the backends you pick)."""
+    from socioagent.demo import run_demo
 
-    run_demo(out, refine=refine)
+    run_demo(out, backend)
 
 
 @app.command("tools")
 @handle_errors
 def list_tools(
-    format: Annotated[str, typer.Option(help="openai (JSON tool schemas) or names")] = "openai",
+    format: Annotated[
+        str,
+        typer.Option(
+            help="openai (tool schemas), mcp (MCP tool definitions), langchain (StructuredTool schemas) or names"
+        ),
+    ] = "openai",
 ) -> None:
-    """Print the agent's tools, as OpenAI tool schemas or as names with descriptions."""
+    """Print the agent's tools: OpenAI tool schemas, MCP tool definitions, LangChain tool schemas, or names."""
     from tools import REGISTRY
     from tools.errors import InputError
 
     if format == "openai":
-        sys.stdout.write(json.dumps(REGISTRY.openai_schemas(), indent=2) + "\n")
+        doc: Any = REGISTRY.openai_schemas()
+    elif format == "mcp":
+        doc = REGISTRY.mcp_schemas()
+    elif format == "langchain":
+        from tools.registry import ToolContext
+        from tools.scene_store import SceneStore
+
+        doc = [{"name": t.name, "description": t.description, "args_schema": t.tool_call_schema.model_json_schema()}
+               for t in REGISTRY.langchain_tools(ToolContext(store=SceneStore()))]  # fmt: skip
     elif format == "names":
         for t in REGISTRY.list():
             sys.stdout.write(f"{t.name}\t{t.description.splitlines()[0]}\n")
+        return
     else:
-        raise InputError(f"unknown --format {format!r}; choose openai or names")
+        raise InputError(f"unknown --format {format!r}; choose openai, mcp, langchain or names")
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
 @models_app.command("pull")
@@ -230,16 +180,16 @@ def models_list() -> None:
     typer.echo("\n".join(names) if names else f"no models pulled yet (registry: {models_dir()})")
 
 
-def _register_evals() -> None:
+def _register_commands() -> None:
     """Register ``socio synth`` and ``socio eval`` (their modules import only typer at the top)."""
-    from evals.command import eval_command
-    from evals.synthcity.command import synth_command
+    from socioagent.eval_command import eval_command
+    from socioagent.synth_command import synth_command
 
     app.command("synth")(handle_errors(synth_command))
     app.command("eval")(handle_errors(eval_command))
 
 
-_register_evals()
+_register_commands()
 
 
 def main() -> None:

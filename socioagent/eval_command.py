@@ -7,23 +7,21 @@ from typing import Annotated, Any
 
 import typer
 
+from agent.backends import BackendConfig
+from socioagent.options import backend_options
 
+
+@backend_options()
 def eval_command(
     data: Annotated[str, typer.Option(help="dataset: synth:DIR, socioseg:PATH (raw folder or parquet) or PATH")],
+    backend: BackendConfig,
     split: Annotated[str, typer.Option(help="split to evaluate")] = "test",
-    policy: Annotated[str, typer.Option(help="map | openai | hf | oracle-box | random-box")] = "map",
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL (--policy openai)")] = None,
-    model: Annotated[str | None, typer.Option(help="model name (openai) or local path / hub id (hf)")] = None,
-    segmenter: Annotated[str, typer.Option(help="classical | sam2")] = "classical",
-    checkpoint: Annotated[str | None, typer.Option(help="SAM 2 checkpoint: .pt path or pulled hub id")] = None,
-    refine: Annotated[int, typer.Option(min=0, max=8, help="refine rounds after localize (0 = stage 1 only)")] = 1,
     out: Annotated[
         Path | None, typer.Option(help="output folder (default runs/eval/<data>-<split>-<policy>-<segmenter>)")
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="evaluate only the first N samples (in id order)")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="evaluate only the first N samples (in id order)")] = None,
     workers: Annotated[int, typer.Option(min=1, help="worker processes, each with its own policy and segmenter")] = 1,
     force: Annotated[bool, typer.Option(help="discard earlier results in --out instead of resuming")] = False,
-    seed: Annotated[int, typer.Option(help="seed of the random-box baseline")] = 0,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Evaluate on a dataset split: gIoU, cIoU and instance F1 per level, with 95% intervals.
@@ -33,39 +31,14 @@ def eval_command(
     from evals.report import write_report
     from evals.runner import EvalConfig, run_eval
 
-    policy_spec, options = _policy(policy, base_url, model)
-    seg = segmenter
     if out is None:
         name = Path(data.partition(":")[2] or data).name or "data"
-        tag = "-".join(p.replace(":", "_").replace("/", "_") for p in (name, split, policy_spec, seg))
-        out = Path("runs") / "eval" / tag
-    cfg = EvalConfig(
-        data=data, split=split, policy=policy_spec, policy_options=options, segmenter=seg, checkpoint=checkpoint,
-        max_rounds=refine, out=out, limit=limit, workers=workers, seed=seed, force=force,
-    )  # fmt: skip
+        parts = (name, split, backend.policy_spec(), backend.segmenter_spec())
+        out = Path("runs") / "eval" / "-".join(p.replace(":", "_").replace("/", "_") for p in parts)
+    cfg = EvalConfig(data=data, split=split, backend=backend, out=out, limit=limit, workers=workers, force=force)
     run_eval(cfg, progress=not quiet)
     report = write_report(cfg.out)
     _print_summary(report, cfg.out)
-
-
-def _policy(policy: str, base_url: str | None, model: str | None) -> tuple[str, dict[str, Any]]:
-    from tools.errors import InputError
-
-    name = policy.partition(":")[0]
-    if name == "openai":
-        options: dict[str, Any] = {"base_url": base_url} if base_url else {}
-        if model:
-            return f"openai:{model}", options
-        return policy, options
-    if name == "hf":
-        if model and ":" not in policy:
-            return f"hf:{model}", {}
-        if ":" not in policy:
-            raise InputError("--policy hf needs --model <local path or hub id>")
-        return policy, {}
-    if base_url or model:
-        raise InputError(f"--base-url and --model are for --policy openai or hf, not {policy!r}")
-    return policy, {}
 
 
 def _print_summary(report: dict[str, Any], out: Path) -> None:

@@ -1,0 +1,5 @@
+"""``python -m socioagent`` runs the ``socio`` command line."""
+
+from socioagent.cli import main
+
+main()
