@@ -58,7 +58,7 @@ class StageRecord(BaseModel):
         frame: the answer's coordinate frame (``{"kind": ..., "model_hw": ...}``).
         ok: whether the answer was usable.
         failure: why it was not, if not.
-        repairs: malformations that were tolerated (codes from `agent.parsing.REPAIRS`).
+        repairs: malformations that were tolerated (`agent.parsing.Repair` codes).
         warnings: what the agent changed in the parsed instances (boxes clipped to the image, ...).
         prompts: the instance prompts taken from it, in scene pixels.
         latency_s: wall time of the policy call.

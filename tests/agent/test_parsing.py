@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent import parsing as ap
-from agent.parsing import FAILURES, REPAIRS, ParsedAnswer, ParsedItem, format_answer, parse_answer
+from agent.parsing import Failure, ParsedAnswer, ParsedItem, Repair, format_answer, parse_answer
+from agent.parsing.answer import MAX_ITEMS
 from tools.errors import InputError
 
 B = (10.0, 20.0, 110.0, 220.0)
@@ -20,7 +20,7 @@ OK = '<think>r</think><answer>[{"bbox_2d": [10, 20, 110, 220]}]</answer>'
 # (name, text, stage, extent, expected boxes, expected points per item, repairs that must be present, failure)
 CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, set[str], str | None]] = [
     ("well formed", OK, "localize", None, [B], None, set(), None),
-    ("no think", OK.removeprefix("<think>r</think>"), "localize", None, [B], None, {ap.MISSING_THINK}, None),
+    ("no think", OK.removeprefix("<think>r</think>"), "localize", None, [B], None, {Repair.MISSING_THINK}, None),
     (
         "only </think>",
         'reasoning</think><answer>[{"bbox_2d": [10, 20, 110, 220]}]</answer>',
@@ -28,7 +28,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.PARTIAL_THINK},
+        {Repair.PARTIAL_THINK},
         None,
     ),
     (
@@ -38,7 +38,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.MISSING_ANSWER_CLOSE},
+        {Repair.MISSING_ANSWER_CLOSE},
         None,
     ),
     (
@@ -48,7 +48,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.MISSING_ANSWER_OPEN},
+        {Repair.MISSING_ANSWER_OPEN},
         None,
     ),
     (
@@ -58,7 +58,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.MISSING_ANSWER_TAGS},
+        {Repair.MISSING_ANSWER_TAGS},
         None,
     ),
     (
@@ -68,7 +68,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.MISSING_THINK, ap.MISSING_ANSWER_TAGS, ap.EXTRA_TEXT},
+        {Repair.MISSING_THINK, Repair.MISSING_ANSWER_TAGS, Repair.EXTRA_TEXT},
         None,
     ),
     (
@@ -78,7 +78,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.MULTIPLE_ANSWERS},
+        {Repair.MULTIPLE_ANSWERS},
         None,
     ),
     (
@@ -88,7 +88,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.MULTIPLE_ANSWERS},
+        {Repair.MULTIPLE_ANSWERS},
         None,
     ),
     (
@@ -108,7 +108,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.CODE_FENCE},
+        {Repair.CODE_FENCE},
         None,
     ),
     (
@@ -118,7 +118,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.CODE_FENCE, ap.MISSING_ANSWER_TAGS},
+        {Repair.CODE_FENCE, Repair.MISSING_ANSWER_TAGS},
         None,
     ),
     (
@@ -128,7 +128,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.SINGLE_QUOTES},
+        {Repair.SINGLE_QUOTES},
         None,
     ),
     (
@@ -138,7 +138,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.TRAILING_COMMA},
+        {Repair.TRAILING_COMMA},
         None,
     ),
     (
@@ -148,7 +148,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.PYTHON_LITERALS},
+        {Repair.PYTHON_LITERALS},
         None,
     ),
     (
@@ -158,7 +158,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.PYTHON_LITERALS, ap.SINGLE_QUOTES},
+        {Repair.PYTHON_LITERALS, Repair.SINGLE_QUOTES},
         None,
     ),
     (
@@ -168,7 +168,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.SINGLE_OBJECT},
+        {Repair.SINGLE_OBJECT},
         None,
     ),
     (
@@ -178,7 +178,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B, (1.0, 2.0, 3.0, 4.0)],
         None,
-        {ap.BARE_SEQUENCE},
+        {Repair.BARE_SEQUENCE},
         None,
     ),
     (
@@ -188,7 +188,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.WRAPPED_LIST},
+        {Repair.WRAPPED_LIST},
         None,
     ),
     (
@@ -198,7 +198,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.DOUBLE_ENCODED},
+        {Repair.DOUBLE_ENCODED},
         None,
     ),
     (
@@ -208,7 +208,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.STRING_NUMBERS},
+        {Repair.STRING_NUMBERS},
         None,
     ),
     (
@@ -218,7 +218,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.STRING_NUMBERS},
+        {Repair.STRING_NUMBERS},
         None,
     ),
     (
@@ -228,7 +228,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.ALT_KEY},
+        {Repair.ALT_KEY},
         None,
     ),
     (
@@ -238,7 +238,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.ALT_KEY},
+        {Repair.ALT_KEY},
         None,
     ),
     (
@@ -248,7 +248,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.BOX_SHAPE},
+        {Repair.BOX_SHAPE},
         None,
     ),
     (
@@ -258,10 +258,10 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.BOX_SHAPE},
+        {Repair.BOX_SHAPE},
         None,
     ),
-    ("bare box", "<answer>[10, 20, 110, 220]</answer>", "localize", None, [B], None, {ap.BARE_BOX}, None),
+    ("bare box", "<answer>[10, 20, 110, 220]</answer>", "localize", None, [B], None, {Repair.BARE_BOX}, None),
     (
         "swapped corners",
         '<answer>[{"bbox_2d": [110, 220, 10, 20]}]</answer>',
@@ -269,7 +269,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.SWAPPED_CORNERS},
+        {Repair.SWAPPED_CORNERS},
         None,
     ),
     (
@@ -279,7 +279,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         (756, 756),
         [(0.0, 20.0, 756.0, 220.0)],
         None,
-        {ap.CLIPPED},
+        {Repair.CLIPPED},
         None,
     ),
     (
@@ -309,7 +309,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         [[(50.0, 60.0)]],
-        {ap.UNQUOTED, ap.MISSING_COMMA},
+        {Repair.UNQUOTED, Repair.MISSING_COMMA},
         None,
     ),
     (
@@ -319,7 +319,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.SMART_QUOTES},
+        {Repair.SMART_QUOTES},
         None,
     ),
     (
@@ -329,7 +329,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         [[(50.0, 60.0), (70.0, 80.0)]],
-        {ap.MISMATCHED_BRACKETS},
+        {Repair.MISMATCHED_BRACKETS},
         None,
     ),
     (
@@ -339,7 +339,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         [[(50.0, 60.0), (70.0, 80.0)]],
-        {ap.TRUNCATED, ap.MISSING_ANSWER_CLOSE},
+        {Repair.TRUNCATED, Repair.MISSING_ANSWER_CLOSE},
         None,
     ),
     (
@@ -359,7 +359,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         [[]],
-        {ap.MISSING_POINTS},
+        {Repair.MISSING_POINTS},
         None,
     ),
     (
@@ -370,7 +370,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B, (1.0, 2.0, 9.0, 9.0)],
         [[(50.0, 60.0)], [(3.0, 4.0)]],
-        {ap.ALT_KEY, ap.POINT_SHAPE},
+        {Repair.ALT_KEY, Repair.POINT_SHAPE},
         None,
     ),
     (
@@ -380,7 +380,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         [[(50.0, 60.0), (70.0, 80.0)]],
-        {ap.DROPPED_POINTS},
+        {Repair.DROPPED_POINTS},
         None,
     ),
     (
@@ -390,7 +390,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         [[(50.0, 60.0)]],
-        {ap.DROPPED_POINTS},
+        {Repair.DROPPED_POINTS},
         None,
     ),
     (
@@ -400,24 +400,42 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         None,
         [B],
         None,
-        {ap.DROPPED_ITEMS},
+        {Repair.DROPPED_ITEMS},
         None,
     ),
     ("empty list: nothing found", "<think>nothing</think><answer>[]</answer>", "localize", None, [], None, set(), None),
     ("empty list, refine", "<answer>[]</answer>", "refine", None, [], None, set(), None),
     # failures
-    ("empty text", "", "localize", None, [], None, set(), ap.NO_ANSWER),
-    ("prose only", "I could not find any school in this image.", "localize", None, [], None, set(), ap.NO_ANSWER),
-    ("empty answer tags", "<think>r</think><answer> </answer>", "localize", None, [], None, set(), ap.NO_ANSWER),
-    ("unparseable JSON", "<answer>the school, top left</answer>", "localize", None, [], None, set(), ap.BAD_JSON),
-    ("garbage JSON", "<answer>[{: ]]]</answer>", "localize", None, [], None, set(), ap.BAD_JSON),
-    ("null answer", "<answer>null</answer>", "localize", None, [], None, set(), ap.NO_BOX),
-    ("no box key", '<answer>[{"points": [[1, 2]]}]</answer>', "refine", None, [], None, set(), ap.NO_BOX),
-    ("three numbers", '<answer>[{"bbox_2d": [1, 2, 3]}]</answer>', "localize", None, [], None, set(), ap.NO_BOX),
-    ("words in box", '<answer>[{"bbox_2d": ["a", 2, 3, 4]}]</answer>', "localize", None, [], None, set(), ap.NO_BOX),
+    ("empty text", "", "localize", None, [], None, set(), Failure.NO_ANSWER),
+    ("prose only", "I could not find any school in this image.", "localize", None, [], None, set(), Failure.NO_ANSWER),
+    ("empty answer tags", "<think>r</think><answer> </answer>", "localize", None, [], None, set(), Failure.NO_ANSWER),
+    ("unparseable JSON", "<answer>the school, top left</answer>", "localize", None, [], None, set(), Failure.BAD_JSON),
+    ("garbage JSON", "<answer>[{: ]]]</answer>", "localize", None, [], None, set(), Failure.BAD_JSON),
+    ("null answer", "<answer>null</answer>", "localize", None, [], None, set(), Failure.NO_BOX),
+    ("no box key", '<answer>[{"points": [[1, 2]]}]</answer>', "refine", None, [], None, set(), Failure.NO_BOX),
+    ("three numbers", '<answer>[{"bbox_2d": [1, 2, 3]}]</answer>', "localize", None, [], None, set(), Failure.NO_BOX),
+    (
+        "words in box",
+        '<answer>[{"bbox_2d": ["a", 2, 3, 4]}]</answer>',
+        "localize",
+        None,
+        [],
+        None,
+        set(),
+        Failure.NO_BOX,
+    ),
     ("booleans in box", '<answer>[{"bbox_2d": [true, 2, 3, 4]}]</answer>', "localize", None, [], None, set(), "no_box"),
-    ("NaN", '<answer>[{"bbox_2d": [NaN, 2, 3, 4]}]</answer>', "localize", None, [], None, set(), ap.NON_FINITE),
-    ("Infinity", '<answer>[{"bbox_2d": [1, 2, 1e999, 4]}]</answer>', "localize", None, [], None, set(), ap.NON_FINITE),
+    ("NaN", '<answer>[{"bbox_2d": [NaN, 2, 3, 4]}]</answer>', "localize", None, [], None, set(), Failure.NON_FINITE),
+    (
+        "Infinity",
+        '<answer>[{"bbox_2d": [1, 2, 1e999, 4]}]</answer>',
+        "localize",
+        None,
+        [],
+        None,
+        set(),
+        Failure.NON_FINITE,
+    ),
     (
         "huge integer",
         '<answer>[{"bbox_2d": [1, 2, 1' + "0" * 400 + ", 4]}]</answer>",
@@ -426,7 +444,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         [],
         None,
         set(),
-        ap.NON_FINITE,
+        Failure.NON_FINITE,
     ),
     (
         "outside the extent",
@@ -436,7 +454,7 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         [],
         None,
         set(),
-        ap.BOX_OUTSIDE,
+        Failure.BOX_OUTSIDE,
     ),
     (
         "touching the edge only",
@@ -446,10 +464,19 @@ CASES: list[tuple[str, str, str, tuple[float, float] | None, list, list | None, 
         [],
         None,
         set(),
-        ap.BOX_OUTSIDE,
+        Failure.BOX_OUTSIDE,
     ),
-    ("zero width", '<answer>[{"bbox_2d": [10, 10, 10, 50]}]</answer>', "localize", None, [], None, set(), ap.EMPTY_BOX),
-    ("deep nesting", "<answer>" + "[" * 5000 + "</answer>", "localize", None, [], None, set(), ap.BAD_JSON),
+    (
+        "zero width",
+        '<answer>[{"bbox_2d": [10, 10, 10, 50]}]</answer>',
+        "localize",
+        None,
+        [],
+        None,
+        set(),
+        Failure.EMPTY_BOX,
+    ),
+    ("deep nesting", "<answer>" + "[" * 5000 + "</answer>", "localize", None, [], None, set(), Failure.BAD_JSON),
 ]
 
 
@@ -467,10 +494,10 @@ def test_table(text, stage, extent, boxes, points, repairs, failure):
     if points is not None:
         assert [it.points for it in r.items] == points
     assert repairs <= set(r.repairs), r.repairs
-    assert set(r.repairs) <= REPAIRS
+    assert set(r.repairs) <= set(Repair)
     assert len(r.repairs) == len(set(r.repairs))
     if failure is not None:
-        assert failure in FAILURES and not r.items
+        assert failure in set(Failure) and not r.items
 
 
 def test_clean_answer_has_no_repairs_and_keeps_think():
@@ -486,13 +513,13 @@ def test_counts_dropped_items_and_points():
     )
     r = parse_answer(text, stage="refine")
     assert r.ok and len(r.items) == 1
-    assert r.item_failures == [ap.NO_BOX, ap.NON_FINITE]
+    assert r.item_failures == [Failure.NO_BOX, Failure.NON_FINITE]
     assert r.dropped_points == 2
 
 
 def test_all_items_bad_reports_first_reason():
     r = parse_answer('<answer>[{"bbox_2d": [1, 2, 3]}, {"bbox_2d": [NaN, 0, 1, 1]}]</answer>')
-    assert r.failure == ap.NO_BOX and r.item_failures == [ap.NO_BOX, ap.NON_FINITE] and r.items == []
+    assert r.failure == Failure.NO_BOX and r.item_failures == [Failure.NO_BOX, Failure.NON_FINITE] and r.items == []
 
 
 def test_point_labels():
@@ -531,13 +558,13 @@ def test_special_tokens_are_ignored():
 
 
 def test_too_many_items_are_capped():
-    body = ", ".join('{"bbox_2d": [0, 0, 10, 10]}' for _ in range(ap.MAX_ITEMS + 20))
+    body = ", ".join('{"bbox_2d": [0, 0, 10, 10]}' for _ in range(MAX_ITEMS + 20))
     r = parse_answer(f"<answer>[{body}]</answer>")
-    assert len(r.items) == ap.MAX_ITEMS and ap.TOO_MANY_ITEMS in r.repairs
+    assert len(r.items) == MAX_ITEMS and Repair.TOO_MANY_ITEMS in r.repairs
 
 
 def test_non_string_input_does_not_raise():
-    assert parse_answer(None).failure == ap.NO_ANSWER  # type: ignore[arg-type]
+    assert parse_answer(None).failure == Failure.NO_ANSWER  # type: ignore[arg-type]
     assert parse_answer(OK.encode()).items[0].box == B  # type: ignore[arg-type]
 
 
@@ -582,10 +609,12 @@ def test_format_answer_sanitises_think_and_rejects_non_finite():
 
 def _check_invariants(r: ParsedAnswer) -> None:
     assert isinstance(r, ParsedAnswer)
-    assert r.failure != ap.PARSER_ERROR
-    assert r.failure is None or r.failure in FAILURES
-    assert set(r.repairs) <= REPAIRS
-    assert set(r.item_failures) <= FAILURES
+    assert r.failure != Failure.PARSER_ERROR
+    assert r.failure is None or r.failure in set(Failure)
+    assert set(r.repairs) <= set(Repair)
+    assert set(r.item_failures) <= set(Failure)
+    assert all(isinstance(c, Repair) for c in r.repairs)
+    assert r.failure is None or isinstance(r.failure, Failure)
     if r.failure is not None:
         assert r.items == []
     for it in r.items:
@@ -674,7 +703,7 @@ def test_round_trip_exact(items, think, stage):
     assert r.items == items
     assert r.think == (None if think is None else think.strip())
     assert r.dropped_points == 0 and r.item_failures == []
-    allowed = {ap.MISSING_THINK, ap.MISSING_POINTS}
+    allowed = {Repair.MISSING_THINK, Repair.MISSING_POINTS}
     assert set(r.repairs) <= allowed
 
 
@@ -745,6 +774,6 @@ def test_perturbed_answers_parse_to_the_same_items(items, seed, opts):
     assert [it.points for it in r.items] == [it.points for it in items], text
     assert [it.labels for it in r.items] == [it.labels for it in items], text
     if opts["drop_think"]:
-        assert ap.MISSING_THINK in r.repairs
+        assert Repair.MISSING_THINK in r.repairs
     if opts["fence"]:
-        assert ap.CODE_FENCE in r.repairs
+        assert Repair.CODE_FENCE in r.repairs
