@@ -40,7 +40,7 @@ from functools import lru_cache
 
 from tools.query.words import (
     PhraseKind,
-    content_words,
+    content_start,
     function_phrases,
     function_request,
     phrase_table,
@@ -127,7 +127,7 @@ def infer_level(query: str) -> tuple[Level, str]:
     """
     tokens = _TOKEN.findall(query)
     words = [t.lower() for t in tokens]
-    start = content_words(words)
+    start = content_start(words)
     tokens, words = tokens[start:], words[start:]
     if not words:
         return "unknown", "empty query"

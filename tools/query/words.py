@@ -113,7 +113,7 @@ def match_function(text: str) -> str | None:
     return _longest_phrase("function", text)
 
 
-def content_words(words: list[str]) -> int:
+def content_start(words: list[str]) -> int:
     """Return where a query's content starts: the index of its first word that is not `FILLER`."""
     start = 0
     while start < len(words) and words[start] in FILLER:
@@ -128,5 +128,5 @@ def function_request(text: str) -> str | None:
     ``for|of|used for`` then words that name a function.
     """
     words = normalize(text).split()
-    m = _FUNCTION_REQUEST.match(" ".join(words[content_words(words) :]))
+    m = _FUNCTION_REQUEST.match(" ".join(words[content_start(words) :]))
     return match_function(m.group(1)) if m else None
