@@ -152,7 +152,7 @@ def render_markdown(report: dict[str, Any], notes: list[str] | None = None) -> s
         lines += ["## Per split", "", *_table(report["per_split"]), ""]
     lines += [
         f"- levels: {src.get('sidecar', 0)} from sidecar, {src.get('inferred', 0)} inferred, "
-        f"{src.get('unknown', 0)} unknown (inferred from the query text by the rule in evals/datasets/levels.py "
+        f"{src.get('unknown', 0)} unknown (inferred from the query text by the rule in tools/query/levels.py "
         "when the data has no level)",
         f"- samples: {report['n_rows']} rows, {report['n_scored']} scored, {report['n_errors']} with errors "
         f"({report['n_unscored']} unscorable: missing or corrupt files, left out; agent errors score IoU 0, "

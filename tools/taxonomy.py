@@ -1,4 +1,4 @@
-"""The socio-class and socio-function taxonomy: one table for the generator, map lookup and policies.
+"""The socio-class and socio-function taxonomy: one table for the generator, the query reader and the map.
 
 A *socio-class* is a kind of place (``school``); a *socio-function* groups classes by what they are for
 (``education``). Every class belongs to exactly one function. Keys are snake_case and stable: they are
@@ -8,17 +8,12 @@ written into datasets and results.
 'education'
 >>> sorted(c.key for c in classes_of("healthcare"))
 ['clinic', 'hospital']
->>> match_class("Primary schools")
-'school'
->>> match_class("universities"), match_class("campus")
-('university', 'university')
->>> match_function("places for healthcare")
-'healthcare'
+
+Reading queries against this table (synonyms, plurals) is `tools.query`'s job.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 
@@ -266,56 +261,6 @@ CLASSES: dict[str, SocioClass] = {
         ),
     ]
 }
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def normalize(text: str) -> str:
-    """Lower-case text and keep only words, joined by single spaces."""
-    return " ".join(_WORD.findall(text.lower()))
-
-
-def _singular_word(w: str) -> str:
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us")):
-        return w[:-1]
-    return w
-
-
-def _singular(words: str) -> str:
-    return " ".join(_singular_word(w) for w in words.split())
-
-
-def _phrase_in(phrase: str, text: str) -> bool:
-    return f" {phrase} " in f" {text} "
-
-
-def match_class(text: str) -> str | None:
-    """Return the class key that a text names by one of its synonyms, or None.
-
-    The longest matching synonym wins, so "primary school" beats "school" and "shopping mall" beats "mall".
-    """
-    t = _singular(normalize(text))
-    best: tuple[int, str] | None = None
-    for c in CLASSES.values():
-        for s in (c.label, *c.synonyms):
-            s_norm = _singular(normalize(s))
-            if _phrase_in(s_norm, t) and (best is None or len(s_norm) > best[0]):
-                best = (len(s_norm), c.key)
-    return best[1] if best else None
-
-
-def match_function(text: str) -> str | None:
-    """Return the function key that a text names by one of its synonyms, or None."""
-    t = normalize(text)
-    best: tuple[int, str] | None = None
-    for f in FUNCTIONS.values():
-        for s in (f.key, *f.synonyms):
-            s_norm = normalize(s)
-            if _phrase_in(s_norm, t) and (best is None or len(s_norm) > best[0]):
-                best = (len(s_norm), f.key)
-    return best[1] if best else None
 
 
 def classes_of(function: str) -> list[SocioClass]:

@@ -3,7 +3,7 @@
 It answers in the same text format as a vision-language model (think + answer JSON, in image pixels), so
 it is parsed, traced and scored exactly like one.
 
-Localize: the query is read as a name, class or function (`tools.map_lookup.interpret_query`); each
+Localize: the query is read as a name, class or function (`tools.query.interpret_query`); each
 matching land-use area gives a box (its outline, grown a little, since fills rarely follow the parcel
 exactly); each matching point of interest not inside such an area gives the road-bounded block around it,
 cut to the usual size of its class.
@@ -27,7 +27,8 @@ from shapely.geometry.base import BaseGeometry
 from agent.parsing import ParsedItem, format_answer
 from agent.policies import BasePolicy, PolicyReply, PolicyRequest, ReplyMeta
 from tools.coords import ModelFrame
-from tools.map_lookup import QueryTarget, features_for, interpret_query
+from tools.map_lookup import features_for
+from tools.query import QueryTarget, interpret_query
 from tools.scene import LayerFeature, Scene
 
 DEFAULT_GSD_M = 0.6

@@ -15,7 +15,7 @@ Specs (`make_dataset`):
 
 When both a raw folder and parquet files exist, the raw folder wins: it can carry sidecars, vector
 layers and georeferencing. A sample's level comes from its sidecar (``meta.json`` ``level``, or a parquet
-``level`` column) when present, else from `evals.datasets.levels.infer_level`.
+``level`` column) when present, else from `tools.query.infer_level`.
 
 A sample whose files are missing or corrupt is still listed; its `Sample.error` says what is wrong (when
 that is known from listing) and `Sample.load_scene` raises an `InputError` that names the file, so an

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evals.datasets import Dataset, LevelSource, Sample
-from evals.datasets.levels import infer_level
 from tools.errors import DatasetNotFoundError, InputError
+from tools.query import infer_level
 from tools.schemas import Level
 
 if TYPE_CHECKING:

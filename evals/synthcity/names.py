@@ -354,8 +354,7 @@ CLASS_PHRASES: dict[str, tuple[str, ...]] = {
 }
 """How a class-level query names each class: the label, a plural, a title-case category, a synonym.
 
-Every phrase resolves to its class with `tools.taxonomy.match_class` (tested). Irregular plurals
-("universities", "factories", "cemeteries") are left out because the taxonomy does not singularise them.
+Every phrase resolves to its class with `tools.query.match_class` (tested).
 """
 
 FUNCTION_PHRASES: dict[str, tuple[str, ...]] = {

@@ -16,14 +16,7 @@ import numpy as np
 
 from evals.synthcity.drawing import Building, Drawing
 from evals.synthcity.palette import Palette
-
-SHIFT = 4
-_ONE = 1 << SHIFT
-
-
-def cv_pts(p: np.ndarray) -> np.ndarray:
-    """Convert continuous pixel coordinates (corner origin) to OpenCV fixed-point vertices (centre origin)."""
-    return np.rint((np.asarray(p, float) - 0.5) * _ONE).astype(np.int32)
+from tools.subpixel import ONE, SHIFT, cv_pts
 
 
 def _noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
@@ -68,7 +61,7 @@ def render_satellite(d: Drawing, pal: Palette, size: int, gsd: float, rng: np.ra
         cv2.fillConvexPoly(shadow, hull, 255, cv2.LINE_8, SHIFT)
     trees = np.concatenate(d.trees) if d.trees else np.zeros((0, 4))
     centres = cv_pts(trees[:, :2] + (2 * trees[:, 2:3] + 2.0) * (sun.dir * sun.length)).tolist()
-    radii = (trees[:, 2] / gsd * _ONE * 0.9).astype(int).tolist()
+    radii = (trees[:, 2] / gsd * ONE * 0.9).astype(int).tolist()
     for c, r in zip(centres, radii, strict=True):
         cv2.circle(shadow, c, r, 255, -1, cv2.LINE_8, SHIFT)
     s = cv2.GaussianBlur(shadow, (0, 0), 0.8).astype(np.float32) * (sun.strength / 255.0)
@@ -140,7 +133,7 @@ def _paints(img: np.ndarray, d: Drawing, pal: Palette, gsd: float) -> None:
         if x1 <= x0 or y1 <= y0:
             continue
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        off = np.array([x0 * _ONE, y0 * _ONE], np.int32)
+        off = np.array([x0 * ONE, y0 * ONE], np.int32)
         cv2.polylines(mask, [ln - off for ln in lines], closed, 255, thick, cv2.LINE_8, SHIFT)
         crop = img[y0:y1, x0:x1]
         on = mask > 0
@@ -272,7 +265,7 @@ def _trees(img: np.ndarray, trees: np.ndarray, pal: Palette, sun: _Sun, gsd: flo
         np.where(k == 1, rng.integers(10, 13, len(k)), rng.integers(13, 16, len(k))),
     )
     c = cv_pts(trees[:, :2]).tolist()
-    rad = (trees[:, 2] / gsd * shrink * _ONE).astype(np.int64).tolist()
+    rad = (trees[:, 2] / gsd * shrink * ONE).astype(np.int64).tolist()
     for xy, r, i in zip(c, rad, (idx + 1).tolist(), strict=True):
         cv2.circle(tid, xy, r, i, -1, cv2.LINE_8, SHIFT)
     mask = tid > 0

@@ -17,7 +17,6 @@ from evals.synthcity.clutter import CLUTTER_FUNCTIONS
 from evals.synthcity.drawing import rect
 from evals.synthcity.layers import build_layers, site_polygon, to_geojson
 from evals.synthcity.layout import build_layout
-from evals.synthcity.maprender import render_map
 from evals.synthcity.names import NameGenerator, class_phrase, function_phrase
 from evals.synthcity.palette import SEASONS, make_palette
 from evals.synthcity.plan import Plan, make_plan
@@ -25,6 +24,7 @@ from evals.synthcity.render import render_labels, render_satellite
 from evals.synthcity.splits import get_split
 from tools.coords import GeoRef
 from tools.errors import InputError
+from tools.map_render import render_map
 from tools.scene import Scene
 from tools.taxonomy import CLASSES
 
@@ -205,7 +205,7 @@ def generate_sample(seed: int, index: int, split: str = "test", size: int = 768,
     palette = make_palette(region, season, r_sat)
     sat = render_satellite(drawing, palette, size, gsd, r_sat)
     label_first = frozenset({"poi-1"}) if plan.level == "name" else frozenset()
-    map_img = render_map(layers, style, size, gsd, label_first)
+    map_img = render_map(layers, style, (size, size), gsd, label_first)
 
     sample_id = f"{split}-{seed}-{index:05d}"
     instances = []

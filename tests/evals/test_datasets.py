@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from evals.datasets import make_dataset
-from evals.datasets.levels import infer_level
 from tests.fixtures.socioseg_data import LEVELS, QUERIES, damage_row_group, make_arrays, write_parquet, write_raw
 from tools.errors import DatasetNotFoundError, InputError
 
@@ -228,59 +227,6 @@ def test_not_a_parquet_file(tmp_path):
     f.write_bytes(b"nope")
     with pytest.raises(InputError, match=r"x\.parquet is not readable"):
         make_dataset(str(f))
-
-
-# ----------------------------------------------------------------------------------------------- levels
-
-
-@pytest.mark.parametrize(
-    ("query", "level"),
-    [
-        ("Jinan Zoo", "name"),
-        ("Tsinghua University", "name"),
-        ("Sheyang Aaron Clothing Factory", "name"),
-        ("No. 3 Middle School", "name"),
-        ("University of Leming", "name"),
-        ("St. Luke's Primary School", "name"),
-        ("Express Delivery", "class"),
-        ("Business Office Building", "class"),
-        ("Primary schools", "class"),
-        ("Find the hospitals", "class"),
-        ("large parks", "class"),
-        ("places for healthcare", "function"),
-        ("Places for green space and recreation", "function"),
-        ("Park and greenspace", "function"),
-        ("education", "function"),
-        ("Xinhua", "unknown"),
-        ("parks near the river", "unknown"),
-        ("schools and hospitals", "unknown"),
-        ("", "unknown"),
-    ],
-)
-def test_infer_level(query, level):
-    got, reason = infer_level(query)
-    assert got == level
-    assert reason
-
-
-def test_levels_doctests():
-    import doctest
-
-    import evals.datasets.levels as levels
-
-    result = doctest.testmod(levels)
-    assert result.attempted > 0 and result.failed == 0
-
-
-@pytest.mark.parametrize(
-    ("query", "level"),
-    [("Gas Station", "unknown"), ("Car Wash", "unknown"), ("Golf Course", "unknown"), ("Medical Service", "unknown"),
-     ("Convenience Store", "unknown"), ("Beijing Zoo", "name"), ("Peking University", "name"),
-     ("Xinhua Bookstore", "name"), ("Maple Grove Primary School", "name")],
-)  # fmt: skip
-def test_categories_outside_the_taxonomy_are_not_read_as_names(query, level):
-    """Real SocioSeg class queries are Title-Case categories; two common words must not pass for a name."""
-    assert infer_level(query)[0] == level
 
 
 # ----------------------------------------------------------------------------------------------- review fixes

@@ -23,8 +23,9 @@ from evals.synthcity.sample import sample_plan
 from evals.synthcity.splits import HELD_OUT_CLASSES, HELD_OUT_MAP_STYLE, TRAIN_MAP_STYLES, get_split
 from tests.fixtures.synthcity import synth_sample
 from tools.errors import InputError
+from tools.query import match_class, match_function
 from tools.scene import load_scene_dir
-from tools.taxonomy import CLASSES, FUNCTIONS, match_class, match_function
+from tools.taxonomy import CLASSES, FUNCTIONS
 
 SMALL = 256
 

@@ -1,39 +1,20 @@
+"""Tests for the map_lookup tool (how queries are read is tested in test_query.py)."""
+
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point, box
 
 import tools
-from tools.map_lookup import MapLookupInput, interpret_query, lookup, name_score
+from tests.fixtures.town import town_layers
+from tools.map_lookup import MapLookupInput, lookup
 from tools.registry import ToolContext
-from tools.scene import LayerFeature, Scene
+from tools.scene import Scene
 from tools.scene_store import SceneStore
 
 
 @pytest.fixture
 def scene():
-    layers = [
-        LayerFeature("p1", "poi", Point(50, 60), name="Maple Grove Primary School", cls="school", function="education"),
-        LayerFeature("p2", "poi", Point(150, 40), name="Oakridge High School", cls="school", function="education"),
-        LayerFeature("p3", "poi", Point(120, 150), name="St. Agnes Hospital", cls="hospital", function="healthcare"),
-        LayerFeature("a1", "landuse", box(100, 120, 180, 190), cls="hospital", function="healthcare"),
-        LayerFeature("p4", "poi", Point(20, 180), name="Riverside Park", cls="park", function="recreation"),
-        LayerFeature("r1", "road", LineString([(0, 100), (200, 100)]), name="Hospital Road", props={"width_m": 10}),
-    ]
     z = np.zeros((200, 200, 3), np.uint8)
-    return Scene("s", z, z.copy(), layers=layers)
-
-
-@pytest.mark.parametrize(
-    ("query", "level", "target"),
-    [("Maple Grove Primary School", "name", "Maple Grove Primary School"),
-     ("find st agnes hospital", "name", "St. Agnes Hospital"),
-     ("schools", "class", "school"), ("Primary School", "class", "school"),
-     ("places for healthcare", "function", "healthcare"), ("hospital", "class", "hospital")],
-)  # fmt: skip
-def test_interpret_query_levels(scene, query, level, target):
-    t = interpret_query(query, scene.layers)
-    assert t.level == level
-    assert target in (t.name, t.cls, t.function)
+    return Scene("s", z, z.copy(), layers=town_layers())
 
 
 def test_class_lookup_returns_pois_and_areas_with_pixel_boxes(scene):
@@ -57,18 +38,6 @@ def test_function_lookup_spans_classes_and_skips_roads(scene):
 def test_unrecognised_or_ambiguous_queries_return_nothing(scene, query):
     out = lookup(scene, MapLookupInput(scene_id="s", query=query))
     assert out.level == "unknown" and out.features == []
-
-
-def test_free_text_goes_through_the_text_model(scene):
-    t = interpret_query("where do kids go to learn?", scene.layers)
-    assert (t.level, t.function, t.method) == ("function", "education", "text model")
-    assert interpret_query("find the nearest ER", scene.layers).cls == "hospital"  # taxonomy synonym "er"
-
-
-def test_name_score_prefers_exact_names():
-    assert name_score("Oakridge High School", "Oakridge High School") == 1.0
-    assert name_score("Oakridge Hgh School", "Oakridge High School") > 0.9
-    assert name_score("hospital", "St. Agnes Hospital") < 0.8
 
 
 def test_tool_through_registry(scene):

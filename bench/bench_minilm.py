@@ -1,6 +1,6 @@
-"""Benchmark the offline text encoder: numpy MiniLM (tools.text_match) against sentence-transformers on this machine.
+"""Benchmark the offline text encoder: numpy MiniLM (tools.minilm) against sentence-transformers on this machine.
 
-Run ``.venv/bin/python bench/bench_text_match.py`` (``--help`` for options). Each backend is measured in a fresh
+Run ``.venv/bin/python bench/bench_minilm.py`` (``--help`` for options). Each backend is measured in a fresh
 subprocess, so the load figures include importing its libraries (numpy + tokenizers + safetensors, or torch +
 sentence-transformers) and reading the weights. It prints machine info, then per backend:
 
@@ -45,13 +45,13 @@ queries = json.loads(sys.argv[2])
 n_queries = int(sys.argv[3])
 os.environ["HF_HUB_OFFLINE"] = "1"
 if backend == "numpy":
-    from tools.text_match import TextEncoder
+    from tools.minilm import TextEncoder
     model = TextEncoder.load()
     encode = lambda texts: model.encode(texts)
 else:
     from sentence_transformers import SentenceTransformer
     import torch
-    from tools.text_match import bundled_model_dir
+    from tools.minilm import bundled_model_dir
     model = SentenceTransformer(str(bundled_model_dir()), device="cpu")
     encode = lambda texts: model.encode(texts, convert_to_numpy=True, normalize_embeddings=True, batch_size=32)
 load_s = time.perf_counter() - t0

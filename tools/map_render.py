@@ -1,14 +1,21 @@
-"""Render a digital map image from vector layers (in image pixels), in one of the SynthCity map styles.
+"""Render a digital map image from vector layers (in image pixels), in a map style (`tools.map_style`).
 
 The map shows exactly what the layers say: land-use fills and water, roads by hierarchy with casings,
 railways, POI markers with a small pictogram per socio-function, POI name labels (placed beside the marker,
 never over another label) and road names along the roads. Place outlines are never drawn: only the
-land-use fills that the layers carry, which do not follow the true site boundaries.
+land-use fills that the layers carry (in SynthCity they do not follow the true site boundaries).
+
+The layers are `tools.scene.LayerFeature` s, whatever their source (SynthCity's generator, OSM, a vector
+file), with geometries in the output image's pixels. What the renderer reads from them: ``kind`` (``landuse``,
+``road``, ``poi``, ``other``), ``cls``, ``function`` and ``name``, and the properties ``landuse`` (``water``),
+``road_class`` (``arterial``, ``collector``, ``local``), ``width_m`` (road width in metres), ``railway``
+(``rail``) and ``category`` (the marker colour of a POI of no socio-class).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from functools import lru_cache
 
 import cv2
@@ -16,9 +23,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 
-from evals.synthcity.mapstyle import CLUTTER_COLOURS, STYLES, MapStyle, font_path
-from evals.synthcity.render import SHIFT, cv_pts
+from tools.errors import InputError
+from tools.map_style import MapStyle, font_path, get_style
 from tools.scene import LayerFeature
+from tools.subpixel import SHIFT, cv_pts
 
 _ROAD_ORDER = ("local", "collector", "arterial")
 
@@ -45,14 +53,36 @@ def _lines(geom: object) -> list[np.ndarray]:
 
 
 def render_map(
-    layers: list[LayerFeature], style: str, size: int, gsd: float, label_first: frozenset[str] = frozenset()
+    layers: Sequence[LayerFeature],
+    style: MapStyle | str,
+    hw: tuple[int, int],
+    gsd: float,
+    label_first: frozenset[str] = frozenset(),
 ) -> np.ndarray:
-    """Render layers (geometries in image pixels) as an (H, W, 3) uint8 map in the named style.
+    """Render layers as a map image.
 
-    Labels are placed greedily, place POIs before shop POIs; ids in ``label_first`` go first of all.
+    Labels are placed greedily, POIs of a socio-class before the others; ids in ``label_first`` go first of all.
+
+    Args:
+        layers: the features to draw, geometries in the output image's pixels (corner origin).
+        style: a `MapStyle`, or the name of a built-in one (`tools.map_style.STYLES`).
+        hw: the output size, (height, width) in pixels.
+        gsd: the ground size of a pixel in metres (roads are drawn by their width in metres).
+        label_first: ids of POIs whose labels are placed before all others.
+
+    Returns:
+        An (height, width, 3) uint8 RGB image.
+
+    Raises:
+        InputError: the size or ground size is not positive, or the style name is unknown.
     """
-    st = STYLES[style]
-    img = np.empty((size, size, 3), np.uint8)
+    st = get_style(style)
+    h, w = (int(v) for v in hw)
+    if h <= 0 or w <= 0:
+        raise InputError(f"map size must be positive (height, width) pixels, got {tuple(hw)}")
+    if not gsd > 0:
+        raise InputError(f"ground size of a pixel must be positive metres, got {gsd}")
+    img = np.empty((h, w, 3), np.uint8)
     img[:] = st.background
     _areas(img, layers, st)
     _roads(img, layers, st, gsd)
@@ -70,7 +100,7 @@ def render_map(
     return out
 
 
-def _areas(img: np.ndarray, layers: list[LayerFeature], st: MapStyle) -> None:
+def _areas(img: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle) -> None:
     for f in layers:
         if f.kind != "landuse":
             continue
@@ -87,7 +117,7 @@ def _areas(img: np.ndarray, layers: list[LayerFeature], st: MapStyle) -> None:
             cv2.fillPoly(img, pts, colour, cv2.LINE_AA, SHIFT)
 
 
-def _roads(img: np.ndarray, layers: list[LayerFeature], st: MapStyle, gsd: float) -> None:
+def _roads(img: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle, gsd: float) -> None:
     roads = [f for f in layers if f.kind == "road"]
     widths = {}
     for f in roads:
@@ -128,7 +158,7 @@ def _dashes(img: np.ndarray, ln: np.ndarray, colour: tuple[int, int, int], width
 def _colour_of(st: MapStyle, f: LayerFeature) -> tuple[int, int, int]:
     if f.function in st.function_colours:
         return st.function_colours[f.function]
-    return CLUTTER_COLOURS.get(str(f.props.get("category", "shop")), (150, 150, 150))
+    return st.category_colours.get(str(f.props.get("category", "shop")), (150, 150, 150))
 
 
 def _marker(draw: ImageDraw.ImageDraw, st: MapStyle, x: float, y: float, f: LayerFeature) -> tuple:
@@ -248,7 +278,7 @@ def _stamp(out: np.ndarray, x: int, y: int, mask: np.ndarray, halo: np.ndarray, 
 def _label(out: np.ndarray, st: MapStyle, f: LayerFeature, taken: list) -> None:
     if not f.name:
         return
-    size = out.shape[0]
+    height, width = out.shape[:2]
     small = f.cls is None
     font = _font(st.clutter_label_px if small else st.label_px, st.bold and not small)
     mask, halo = _text_masks(_wrap(f.name), font)
@@ -265,8 +295,8 @@ def _label(out: np.ndarray, st: MapStyle, f: LayerFeature, taken: list) -> None:
     else:
         colour = st.label_rgb
     for sx, sy in spots:
-        sx = int(min(max(sx, 0.0), size - tw))
-        sy = int(min(max(sy, 0.0), size - th))
+        sx = int(min(max(sx, 0.0), width - tw))
+        sy = int(min(max(sy, 0.0), height - th))
         box = (sx + 2, sy + 2, sx + tw - 2, sy + th - 2)
         if any(_overlaps(box, t) for t in taken):
             continue
@@ -275,8 +305,8 @@ def _label(out: np.ndarray, st: MapStyle, f: LayerFeature, taken: list) -> None:
         return
 
 
-def _road_names(out: np.ndarray, layers: list[LayerFeature], st: MapStyle, taken: list) -> None:
-    size = out.shape[0]
+def _road_names(out: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle, taken: list) -> None:
+    height, width = out.shape[:2]
     font = _font(max(st.clutter_label_px, 10), False)
     for f in layers:
         if f.kind != "road" or not f.name or f.props.get("road_class") == "local":
@@ -299,7 +329,7 @@ def _road_names(out: np.ndarray, layers: list[LayerFeature], st: MapStyle, taken
             c = a + (b - a) * t
             x, y = int(c[0] - tw / 2), int(c[1] - th / 2)
             box = (x + 2, y + 2, x + tw - 2, y + th - 2)
-            if x < 0 or y < 0 or x + tw > size or y + th > size or any(_overlaps(box, q) for q in taken):
+            if x < 0 or y < 0 or x + tw > width or y + th > height or any(_overlaps(box, q) for q in taken):
                 continue
             _stamp(out, x, y, mask, halo, st.road_label_rgb, st.halo)
             taken.append(box)

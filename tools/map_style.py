@@ -1,17 +1,30 @@
-"""Map styles of SynthCity: colours, road widths, POI markers and label fonts.
+"""Map styles: colours, road widths, POI markers and label fonts for `tools.map_render`.
 
-- ``amap``: the Amap-like standard style (train/val/test): warm light-grey ground, yellow arterials with
-  orange casing, white streets, pastel land-use fills, round POI icons, dark grey labels with a white halo.
-- ``amap_fresh``: a cooler Amap variant (train/val/test): blue-grey ground, pale orange arterials, rounded
-  square icons, labels coloured by function, slightly larger type.
-- ``gmap``: a Google-Maps-like style, held out for ``ood-mapstyle``: near-white ground, thin outlined roads,
-  teardrop pins above the POI, bold labels coloured by category.
+A `MapStyle` holds every choice the renderer makes about looks; `STYLES` are the built-in ones, which
+SynthCity draws its maps in (`get_style` looks one up by name):
+
+- ``amap``: an Amap-like standard style (SynthCity train/val/test): warm light-grey ground, yellow arterials
+  with orange casing, white streets, pastel land-use fills, round POI icons, dark grey labels with a white halo.
+- ``amap_fresh``: a cooler Amap variant (SynthCity train/val/test): blue-grey ground, pale orange arterials,
+  rounded square icons, labels coloured by function, slightly larger type.
+- ``gmap``: a Google-Maps-like style (held out for SynthCity's ``ood-mapstyle``): near-white ground, thin
+  outlined roads, teardrop pins above the POI, bold labels coloured by category.
+
+>>> get_style("gmap").marker
+'pin'
+>>> get_style("osm")
+Traceback (most recent call last):
+...
+tools.errors.InputError: unknown map style 'osm'; the built-in styles are amap, amap_fresh, gmap
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+from tools.errors import InputError
 
 RGB = tuple[int, int, int]
 
@@ -35,8 +48,9 @@ FUNCTION_COLOURS: dict[str, RGB] = {
     "utilities": (44, 164, 186),
     "civic": (116, 116, 122),
 }
+"""Marker colours of the places of each socio-function (the default of `MapStyle.function_colours`)."""
 
-CLUTTER_COLOURS: dict[str, RGB] = {
+CATEGORY_COLOURS: dict[str, RGB] = {
     "restaurant": (236, 128, 60),
     "cafe": (150, 100, 70),
     "hotel": (150, 90, 170),
@@ -46,24 +60,48 @@ CLUTTER_COLOURS: dict[str, RGB] = {
     "pharmacy": (70, 160, 90),
     "supermarket": (236, 140, 50),
 }
+"""Marker colours of POIs of no socio-class, by their ``category`` property (others are grey)."""
 
 
 @dataclass(frozen=True)
 class MapStyle:
-    """Everything a map renderer needs to know about a style."""
+    """Everything the map renderer needs to know about a style.
+
+    Attributes:
+        name: the style's name.
+        background: the ground colour.
+        landuse: land-use fill colour per socio-function (areas of other functions are drawn in ``grass``).
+        water: the fill of land use tagged ``landuse=water``.
+        grass: the fill of parks, and of land use of no function in ``landuse`` that is not water.
+        roads: per road class (``arterial``, ``collector``, ``local``): the (fill, casing) colours.
+        road_scale: road width in pixels = width in metres / ground size of a pixel * this (clipped to 4-34).
+        casing_px: casing width on each side of a road, in pixels.
+        rail: a railway's (base, dash) colours; equal colours draw a plain line.
+        marker: the POI marker: a ``circle``, a rounded ``square`` or a ``pin`` above the point.
+        icon_px: the marker's diameter (POIs of no socio-class get 70% of it).
+        label_mode: ``dark`` labels in ``label_rgb``, or ``function`` labels in a darker marker colour.
+        label_rgb: the label colour of places (``dark`` mode, or a place of no known function).
+        halo: the colour of the halo around every label.
+        label_px: the font size of place labels.
+        bold: whether place labels are bold.
+        clutter_label_px: the font size of labels of POIs of no socio-class.
+        road_label_rgb: the colour of road names.
+        function_colours: marker colour per socio-function.
+        category_colours: marker colour of POIs of no socio-class, by their ``category`` property.
+    """
 
     name: str
     background: RGB
     landuse: dict[str, RGB]
     water: RGB
     grass: RGB
-    roads: dict[str, tuple[RGB, RGB]]  # road class -> (fill, casing)
+    roads: dict[str, tuple[RGB, RGB]]
     road_scale: float
     casing_px: int
     rail: tuple[RGB, RGB]
-    marker: str  # circle | square | pin
+    marker: Literal["circle", "square", "pin"]
     icon_px: int
-    label_mode: str  # dark | function
+    label_mode: Literal["dark", "function"]
     label_rgb: RGB
     halo: RGB
     label_px: int
@@ -71,6 +109,7 @@ class MapStyle:
     clutter_label_px: int
     road_label_rgb: RGB
     function_colours: dict[str, RGB] = field(default_factory=lambda: dict(FUNCTION_COLOURS))
+    category_colours: dict[str, RGB] = field(default_factory=lambda: dict(CATEGORY_COLOURS))
 
 
 STYLES: dict[str, MapStyle] = {
@@ -188,3 +227,18 @@ STYLES: dict[str, MapStyle] = {
         },
     ),
 }
+"""The built-in styles, by name."""
+
+
+def get_style(style: MapStyle | str) -> MapStyle:
+    """Return a style given itself or the name of a built-in one.
+
+    Raises:
+        InputError: the name is not one of `STYLES`.
+    """
+    if isinstance(style, MapStyle):
+        return style
+    try:
+        return STYLES[style]
+    except KeyError:
+        raise InputError(f"unknown map style {style!r}; the built-in styles are {', '.join(STYLES)}") from None

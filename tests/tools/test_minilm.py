@@ -1,4 +1,4 @@
-"""Tests for tools.text_match: the numpy MiniLM against sentence-transformers, and query -> taxonomy."""
+"""Tests for tools.minilm: the numpy MiniLM against sentence-transformers (query -> taxonomy: test_query.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,13 @@ import os
 import re
 import shutil
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tools import text_match as tm
+from tools import minilm as tm
 from tools.errors import DependencyNotFoundError, InputError
-from tools.taxonomy import CLASSES, FUNCTIONS
-from tools.text_match import TextEncoder, TextModelNotFoundError, match_taxonomy, nearest
+from tools.minilm import TextEncoder, TextModelNotFoundError, nearest
 
 LONG = " ".join(f"The {i}th building north of the river is a school with a red running track." for i in range(40))
 TEXTS = [
@@ -102,41 +100,6 @@ def test_nearest_ranks_by_cosine(encoder):
     assert encoder.nearest("x", []) == []
 
 
-@pytest.mark.parametrize(
-    ("query", "function", "classes"),
-    [
-        ("where do kids go to learn?", "education", {"school"}),
-        ("find the nearest ER", "healthcare", {"hospital"}),
-        ("green space for a picnic", "recreation", {"park"}),
-        ("campus of higher education", "education", {"university"}),
-        ("somewhere to leave my car", "transport", {"parking_lot"}),
-        ("Primary schools", "education", {"school"}),
-        ("Jinan Zoo", "recreation", {"zoo"}),
-        ("a place to catch a train", "transport", {"railway_station"}),
-    ],
-)
-def test_match_taxonomy_free_text(encoder, query, function, classes):
-    m = match_taxonomy(query, encoder=encoder)
-    assert m.function == function, m
-    if m.level == "class":
-        assert m.key in classes, m
-        assert CLASSES[m.key].function == function
-    else:
-        assert m.key == function
-    assert m.runner_up != m.key and m.score >= m.runner_up_score and m.margin >= 0
-
-
-def test_match_taxonomy_levels(encoder):
-    f = match_taxonomy("places for healthcare", encoder=encoder)
-    assert (f.level, f.key) == ("function", "healthcare")
-    assert f.runner_up in FUNCTIONS
-    c = match_taxonomy("campus of higher education", encoder=encoder)
-    assert (c.level, c.key) == ("class", "university")
-    assert c.runner_up in CLASSES and c.class_score == c.score
-    with pytest.raises(InputError, match="non-empty"):
-        match_taxonomy("  ", encoder=encoder)
-
-
 def test_default_encoder_is_loaded_once_across_threads():
     got: list[TextEncoder] = []
     threads = [threading.Thread(target=lambda: got.append(tm.default_encoder())) for _ in range(4)]
@@ -174,16 +137,3 @@ def test_missing_package_names_the_install_command(monkeypatch):
         TextEncoder.load()
     assert isinstance(e.value, DependencyNotFoundError) and isinstance(e.value, InputError)
     assert e.value.exit_code == 2
-
-
-def test_offline_path_needs_no_torch():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; import tools.text_match as t; t.match_taxonomy('a school'); "
-        "bad = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
-        "assert not bad, bad"
-    )
-    repo = Path(__file__).resolve().parents[2]
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=repo)

@@ -1,8 +1,8 @@
-"""Infer the level of a query (name, class or function) from its text, or say "unknown".
+"""Infer the level of a query (name, class or function) from its text alone, or say "unknown".
 
 SocioSeg has no level field: the paper's per-task tables need a label that the data does not carry. When a
-sample has no sidecar level, `infer_level` reads the query with the project's taxonomy
-(`tools.taxonomy`) and this rule, first match wins:
+sample has no sidecar level, `infer_level` reads the query with the taxonomy (`tools.taxonomy`), the words
+of `tools.query.words` (one plural rule) and this rule, first match wins:
 
 1. The query is lower-cased and split into words; leading filler ("find", "all", "the", ...) is dropped.
 2. ``places/areas/land/sites for|of|used for <function word>`` -> **function**.
@@ -10,7 +10,9 @@ sample has no sidecar level, `infer_level` reads the query with the project's ta
    word; a class wins a tie). Words that are no phrase are *leftovers*; connectives ("and", "or") and
    generic nouns ("area", "place", ...) are ignored.
 4. No leftovers, and two or more category phrases that all belong to one function ("Park and
-   greenspace", "hospitals and clinics") -> **function**; of different functions -> unknown.
+   greenspace", "hospitals and clinics") -> **function**; of different functions -> unknown; but phrases
+   that all name one class, none of them also a function word ("colleges and universities", "parks and
+   gardens"), -> **class**.
 5. No leftovers and one function phrase only ("education", "healthcare") -> **function**.
 6. No leftovers and one class phrase ("Primary schools", "Express Delivery", "Business Office
    Building") -> **class**.
@@ -36,12 +38,16 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from tools.query.words import (
+    PhraseKind,
+    content_start,
+    function_phrases,
+    function_request,
+    phrase_table,
+    singular,
+)
 from tools.schemas import Level
-from tools.taxonomy import CLASSES, FUNCTIONS, match_function, normalize
-
-_VERBS = ("find", "segment", "show", "locate", "highlight", "identify", "mark", "detect", "please")
-FILLER = frozenset((*_VERBS, "all", "the", "a", "an", "any", "every", "each", "me", "of"))
-"""Words dropped from the start of a query before it is read."""
+from tools.taxonomy import CLASSES
 
 GENERIC = frozenset(
     ("and", "or", "area", "areas", "place", "places", "site", "sites", "region", "regions", "zone", "zones", "land")
@@ -52,7 +58,6 @@ GENERIC_CLASS_WORDS = frozenset(("station", "plant", "works", "mill", "office", 
                                  "parking", "store", "center", "centre"))  # fmt: skip
 """Class synonyms that also end many other categories ("Gas Station", "Power Plant", "Car Park")."""
 
-_FUNCTION_PATTERN = re.compile(r"^(?:places?|areas?|land|sites?|zones?|regions?|facilities) (?:for|of|used for) (.+)$")
 NAME_LINKS = frozenset(("of", "the", "and", "de", "la", "du", "for", "on", "at", "in"))
 """Lower-case words a proper name may hold between its capitalised words ("University of Leming")."""
 
@@ -63,7 +68,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 def _common_words() -> frozenset[str]:
     """Whole words of the bundled MiniLM vocabulary (common English); empty if the model is not installed."""
     try:
-        from tools.text_match import bundled_model_dir
+        from tools.minilm import bundled_model_dir
 
         lines = (bundled_model_dir() / "vocab.txt").read_text(encoding="utf-8").splitlines()
     except (OSError, ImportError, ValueError):
@@ -71,46 +76,36 @@ def _common_words() -> frozenset[str]:
     return frozenset(w for w in lines if w.isalpha() and w.islower())
 
 
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+def _segment(words: list[str]) -> tuple[list[tuple[PhraseKind, str]], list[int], bool]:
+    """Cut words greedily into taxonomy phrases.
 
-
-@lru_cache(maxsize=1)
-def _phrases() -> dict[tuple[str, ...], tuple[str, str]]:
-    """Map each taxonomy phrase (singular words) to ("class"|"function", key); classes win ties."""
-    table: dict[tuple[str, ...], tuple[str, str]] = {}
-    for f in FUNCTIONS.values():
-        for s in (f.key, *f.synonyms):
-            table[tuple(_singular(w) for w in normalize(s).split())] = ("function", f.key)
-    for c in CLASSES.values():
-        for s in (c.label, *c.synonyms):
-            table[tuple(_singular(w) for w in normalize(s).split())] = ("class", c.key)
-    return table
-
-
-def _segment(words: list[str]) -> tuple[list[tuple[str, str]], list[int]]:
-    """Cut words greedily into taxonomy phrases; return the phrases' (kind, key) and the leftover indices."""
-    table = _phrases()
+    Returns:
+        The phrases' (kind, key), the leftover word indices, and whether a phrase is also a function word.
+    """
+    table = phrase_table()
     longest = max(len(k) for k in table)
-    sing = [_singular(w) for w in words]
-    found: list[tuple[str, str]] = []
+    sing = [singular(w) for w in words]
+    found: list[tuple[PhraseKind, str]] = []
     leftover: list[int] = []
+    names_function = False
     i = 0
     while i < len(words):
         for n in range(min(longest, len(words) - i), 0, -1):
-            hit = table.get(tuple(sing[i : i + n]))
+            phrase = tuple(sing[i : i + n])
+            hit = table.get(phrase)
             if hit is not None:
                 found.append(hit)
+                names_function |= phrase in function_phrases()
                 i += n
                 break
         else:
             if words[i] not in GENERIC:
                 leftover.append(i)
             i += 1
-    return found, leftover
+    return found, leftover, names_function
 
 
-def _function_of(kind: str, key: str) -> str:
+def _function_of(kind: PhraseKind, key: str) -> str:
     return key if kind == "function" else CLASSES[key].function
 
 
@@ -132,20 +127,19 @@ def infer_level(query: str) -> tuple[Level, str]:
     """
     tokens = _TOKEN.findall(query)
     words = [t.lower() for t in tokens]
-    start = 0
-    while start < len(words) and words[start] in FILLER:
-        start += 1
+    start = content_start(words)
     tokens, words = tokens[start:], words[start:]
     if not words:
         return "unknown", "empty query"
 
-    m = _FUNCTION_PATTERN.match(" ".join(words))
-    if m and match_function(m.group(1)):
+    if function_request(" ".join(words)):
         return "function", "'places for <function>' pattern"
 
-    found, leftover = _segment(words)
+    found, leftover, names_function = _segment(words)
     if not leftover:
         if len(found) >= 2:
+            if len(set(found)) == 1 and found[0][0] == "class" and not names_function:
+                return "class", "several words for one class"
             functions = {_function_of(kind, key) for kind, key in found}
             if len(functions) == 1:
                 return "function", "several category words of one function"
@@ -160,7 +154,7 @@ def infer_level(query: str) -> tuple[Level, str]:
     if titled and len(words) >= 2:
         has_class = any(kind == "class" for kind, _ in found)
         rest = [w for i, w in enumerate(words) if i not in leftover]
-        generic = not has_class or all(_singular(w) in GENERIC_CLASS_WORDS for w in rest)
+        generic = not has_class or all(singular(w) in GENERIC_CLASS_WORDS for w in rest)
         if len(words) <= 2 and generic and all(words[i] in _common_words() for i in capitals):
             return "unknown", "two common Title-Case words: a category or a short name"
         if found:
