@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("package", ["agent", "tools", "prompts", "evals"])
+@pytest.mark.parametrize("package", ["agent", "tools", "prompts", "evals", "train"])
 def test_packages_come_from_this_checkout(package):
     mod = importlib.import_module(package)
     assert Path(mod.__file__).resolve().parent == ROOT / package, (
@@ -20,7 +20,7 @@ def test_packages_come_from_this_checkout(package):
 
 DOCTESTED = sorted(
     ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-    for pkg in ("agent", "tools", "prompts", "evals")
+    for pkg in ("agent", "tools", "prompts", "evals", "train")
     for p in (ROOT / pkg).rglob("*.py")
     if ">>> " in p.read_text(encoding="utf-8")
 )
