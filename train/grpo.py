@@ -30,7 +30,7 @@ sequences (``seq_mean_token_mean``, the reference's and TRL "grpo"'s choice).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -168,3 +168,36 @@ def completion_logprobs(logits: torch.Tensor, completion_ids: torch.Tensor, temp
     """
     logp = torch.log_softmax(logits.float() / temperature, dim=-1)
     return torch.gather(logp, -1, completion_ids.unsqueeze(-1)).squeeze(-1)
+
+
+def sequence_logprobs(
+    model: Any,
+    prompt_ids: torch.Tensor,
+    prompt_mask: torch.Tensor,
+    completion_ids: torch.Tensor,
+    completion_mask: torch.Tensor,
+    temperature: float = 1.0,
+    **model_inputs: Any,
+) -> torch.Tensor:
+    """Recompute the completion tokens' log-probs with one forward pass over prompt + completion.
+
+    Args:
+        model: a transformers causal (vision-)language model that accepts ``logits_to_keep``.
+        prompt_ids: (B, P) prompt tokens, left-padded.
+        prompt_mask: (B, P) 1 for prompt tokens, 0 for padding.
+        completion_ids: (B, T) completion tokens, right-padded.
+        completion_mask: (B, T) 1 for completion tokens, 0 for padding.
+        temperature: the sampling temperature the behaviour log-probs were taken at.
+        **model_inputs: the processor's image tensors for the prompts (``pixel_values``, ``image_grid_thw``, ...).
+
+    Returns:
+        (B, T) log-probs (padding positions hold the log-prob of the pad token: mask them).
+    """
+    t = completion_ids.shape[1]
+    out = model(
+        input_ids=torch.cat([prompt_ids, completion_ids], 1),
+        attention_mask=torch.cat([prompt_mask, completion_mask], 1),
+        logits_to_keep=t + 1,
+        **model_inputs,
+    )
+    return completion_logprobs(out.logits[:, :-1], completion_ids, temperature)

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from tests.fixtures.tiny_qwen import cached_tiny_qwen25vl  # noqa: E402
-from train.grpo import completion_logprobs, masked_mean, policy_loss  # noqa: E402
+from train.grpo import completion_logprobs, masked_mean, policy_loss, sequence_logprobs  # noqa: E402
 
 
 def batch(seed: int = 0, b: int = 3, t: int = 5):
@@ -165,14 +165,16 @@ def trl_setup(tmp_path_factory):
 
 
 def our_logprobs(model, inputs, temperature):
-    """Recompute the completion log-probs with a plain forward pass of prompt + completion (with the images)."""
-    ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], 1)
-    attn = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], 1)
-    out = model(
-        input_ids=ids, attention_mask=attn, pixel_values=inputs["pixel_values"], image_grid_thw=inputs["image_grid_thw"]
+    return sequence_logprobs(
+        model,
+        inputs["prompt_ids"],
+        inputs["prompt_mask"],
+        inputs["completion_ids"],
+        inputs["completion_mask"],
+        temperature,
+        pixel_values=inputs["pixel_values"],
+        image_grid_thw=inputs["image_grid_thw"],
     )
-    t = inputs["completion_ids"].shape[1]
-    return completion_logprobs(out.logits[:, -t - 1 : -1], inputs["completion_ids"], temperature)
 
 
 @pytest.mark.slow
