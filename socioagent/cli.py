@@ -6,7 +6,6 @@ Exit codes: 0 ok; 2 bad input (missing or unreadable file, size mismatch, empty 
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from agent.backends import BackendConfig
+from socioagent.errors import handle_errors
 from socioagent.options import backend_options
 
 app = typer.Typer(
@@ -30,28 +30,6 @@ models_app = typer.Typer(help="The local model registry: pull weights once, then
 app.add_typer(models_app, name="models")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
-def handle_errors(fn: F) -> F:
-    """Turn socioagent errors into a one-line message and their exit code (2 input, 3 backend)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from tools.errors import SocioError
-
-        try:
-            return fn(*args, **kwargs)
-        except SocioError as e:
-            raise _fail(str(e), e.exit_code) from None
-        except KeyboardInterrupt:
-            raise _fail("interrupted; finished outputs are intact, rerun to continue", 130) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _progress_printer(quiet: bool) -> Callable[[dict[str, Any]], None] | None:
@@ -181,12 +159,14 @@ def models_list() -> None:
 
 
 def _register_commands() -> None:
-    """Register ``socio synth`` and ``socio eval`` (their modules import only typer at the top)."""
+    """Register ``socio synth``, ``socio eval`` and ``socio train`` (their modules import little at the top)."""
     from socioagent.eval_command import eval_command
     from socioagent.synth_command import synth_command
+    from socioagent.train_command import train_app
 
     app.command("synth")(handle_errors(synth_command))
     app.command("eval")(handle_errors(eval_command))
+    app.add_typer(train_app, name="train")
 
 
 _register_commands()

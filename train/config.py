@@ -56,8 +56,12 @@ class RewardConfig(BaseModel):
     )
     points_mu: float = Field(2.0, ge=0, description="ideal number of points per box (stage 2)")
     points_sigma: float = Field(2.0, gt=0, description="width of the Gaussian point-count reward (stage 2)")
-    keep_box_tol: float = Field(
-        0.0, ge=0, description="default preset: largest corner change (model-frame units) that still keeps a box"
+    keep_box_tol: float | None = Field(
+        None,
+        ge=0,
+        description="default preset: largest corner change (model-frame units) that still counts as keeping a "
+        "stage-1 box in stage 2; None: boxes may be corrected (socioagent's refine prompt asks for that; the mask "
+        "IoU judges the correction). The reference requires exact copies",
     )
 
     @model_validator(mode="after")
@@ -69,7 +73,7 @@ class RewardConfig(BaseModel):
                         f"preset 'reference' fixes {name}={value} (the reference code hard-codes it); "
                         f"remove {name}={getattr(self, name)} or use preset='default'"
                     )
-            if self.keep_box_tol != 0:
+            if self.keep_box_tol not in (None, 0):
                 raise ValueError("preset 'reference' keeps boxes only when exactly equal; remove keep_box_tol")
         return self
 

@@ -98,11 +98,12 @@ def localize_validity(parsed: ParsedAnswer) -> float:
     return 1.0 if raw == 0 else len(parsed.items) / raw
 
 
-def refine_validity(parsed: ParsedAnswer, stage1: ParsedAnswer, keep_box_tol: float = 0.0) -> float:
+def refine_validity(parsed: ParsedAnswer, stage1: ParsedAnswer, keep_box_tol: float | None = 0.0) -> float:
     """Score how well a stage-2 answer keeps the stage-1 boxes and points inside them, in [0, 1].
 
-    Object i passes when its box equals stage-1 box i (each corner within ``keep_box_tol``) and it has at least
-    one point, every point strictly inside the box. The score is the passing count over the larger of the two
+    Object i passes when its box equals stage-1 box i (each corner within ``keep_box_tol``; with None any box
+    passes: the answer may correct the boxes) and it has at least one point, every point strictly inside
+    the box. The score is the passing count over the larger of the two
     answers' item counts (the stage-2 items the parser dropped count too), times the fraction of points the
     parser kept (points outside their box are dropped and counted). Two empty answers score 1; a failed stage-2
     parse scores 0; a failed stage-1 parse counts as no boxes.
@@ -122,7 +123,7 @@ def refine_validity(parsed: ParsedAnswer, stage1: ParsedAnswer, keep_box_tol: fl
         return 1.0
     passed = 0
     for old, new in zip(before, parsed.items, strict=False):
-        kept = all(abs(a - b) <= keep_box_tol for a, b in zip(old.box, new.box, strict=True))
+        kept = keep_box_tol is None or all(abs(a - b) <= keep_box_tol for a, b in zip(old.box, new.box, strict=True))
         x1, y1, x2, y2 = new.box
         inside = all(x1 < x < x2 and y1 < y < y2 for x, y in new.points)
         passed += kept and bool(new.points) and inside

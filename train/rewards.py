@@ -24,10 +24,12 @@ box accuracy    sum(hit_iou + hit_l1 - 1) / max(K, J), in       sum(hit_iou + hi
                 [-1, 1]: one wrong box scores -1, below an      a wrong box scores 0, never below an empty answer;
                 empty answer; empty on empty scores 0; +1       empty on empty scores 1; continuous IoU; the
                 pixel IoU; 120 boxes kept                       parser's 100 items; thresholds from RewardConfig
-stage-2 format  items scored only if both answers parse with    object i passes if it keeps stage-1 box i (within
-                equal counts; box i equal to stage-1 box i;     ``keep_box_tol``) with >= 1 point, all strictly
-                points strictly inside; extra keys allowed      inside; over the larger count, times the share of
-                                                                points kept; two empty answers score 1
+stage-2 format  items scored only if both answers parse with    object i passes with >= 1 point, all strictly
+                equal counts; box i equal to stage-1 box i;     inside; the box may be corrected unless
+                                                                ``keep_box_tol`` is set (then it must stay within
+                points strictly inside; extra keys allowed      it of stage-1 box i); scored over the larger
+                                                                count, times the share of points kept; two
+                                                                empty answers score 1
 point count     mean over objects of the Gaussian (mu 2,        the same, objects without points adding 0; an
                 sigma 2) of len(points); no ``points`` adds 0   empty answer after an empty stage 1 scores 1
 mask IoU        0 on an empty union or a shape mismatch         ``evals.metrics.sample_iou``: empty on empty is 1,

@@ -197,10 +197,7 @@ class TransformersPolicy(BasePolicy):
             n_prompt = int(inputs["input_ids"].shape[1])
             if config.do_sample and sp.seed is not None:
                 torch.manual_seed(sp.seed)
-            out = self.model.generate(
-                **inputs, generation_config=config, return_dict_in_generate=True, output_logits=True,
-                **self.generation_kwargs,
-            )  # fmt: skip
+            out = self.model.generate(**inputs, generation_config=config, **self.generation_kwargs)
             new = out.sequences[:, n_prompt:].cpu()
             steps = torch.stack([x.float() for x in out.logits], dim=1).cpu() if out.logits else None
             latency = time.perf_counter() - t0
@@ -242,6 +239,8 @@ class TransformersPolicy(BasePolicy):
         config.max_new_tokens = int(sp.max_tokens or 1024)
         config.do_sample = bool(sp.temperature)
         config.num_return_sequences = n
+        config.return_dict_in_generate = True
+        config.output_logits = True  # raw logits: the behaviour log-probs are computed from them
         if config.do_sample:
             config.temperature = float(sp.temperature)
             config.top_p = float(sp.top_p) if sp.top_p is not None else 1.0
