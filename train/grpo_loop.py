@@ -22,6 +22,7 @@ from agent.policies.transformers_local import TransformersPolicy
 from evals.datasets import Sample
 from evals.progress import progress_bar
 from tools.errors import InputError
+from tools.torch_cpu import flush_denormals
 from train.advantages import assign_advantages
 from train.config import GRPOConfig
 from train.data import TrainData
@@ -98,7 +99,8 @@ def train_grpo(job: GRPOJob, cfg: GRPOConfig, world: World | None = None) -> Pat
     rollouts = Rollouts(policy, job.segmenter, cfg)
     run = TrainingRun(job.out, identity, tm, optimizer, scheduler, cfg.steps, cfg.save_every, job.resume, world)
     fields = {"reward": "-", "iou": "-", "rollouts_s": "-"}
-    with run, progress_bar("grpo", cfg.steps, run.step, job.progress and world.is_main, **fields) as update:
+    bar = progress_bar("grpo", cfg.steps, run.step, job.progress and world.is_main, **fields)
+    with run, bar as update, flush_denormals(job.device):
         for step in run.steps():
             samples = job.data.take(cfg.prompts_per_step, run.cursor)
             mine = world.shard(list(enumerate(samples)))

@@ -37,6 +37,7 @@ from tools.coords import ModelFrame, box_from_pixels, xy_from_pixels
 from tools.instances import components
 from tools.render import render_feedback
 from tools.schemas import Box, InstancePrompt
+from tools.torch_cpu import flush_denormals
 from train.batching import Completion, batch_logprobs, prompt_inputs
 from train.config import SFTConfig
 from train.data import TrainData
@@ -191,7 +192,8 @@ def train_sft(job: SFTJob, cfg: SFTConfig, world: World | None = None) -> Path:
     import torch
 
     stream = TrainData(job.data.spec, job.data.split, examples, cfg.seed)  # type: ignore[arg-type]
-    with run, progress_bar("sft", steps, run.step, job.progress and world.is_main, loss="-") as update:
+    bar = progress_bar("sft", steps, run.step, job.progress and world.is_main, loss="-")
+    with run, bar as update, flush_denormals(job.device):
         for step in run.steps():
             t0 = run.seconds
             batch = stream.take(per_step, run.cursor)

@@ -27,6 +27,7 @@ from agent.policies.messages import DEFAULT_MAX_PIXELS, PreparedInput, check_fra
 from tools.coords import ModelFrame
 from tools.errors import InputError, lazy_import
 from tools.models import looks_like_hub_id, resolve
+from tools.torch_cpu import flush_denormals
 
 MODEL_FRAMES: dict[str, str] = {"qwen2_5_vl": "abs", "qwen3_vl": "rel1000", "qwen3_vl_moe": "rel1000"}
 """The frame each supported ``config.model_type`` answers in."""
@@ -191,7 +192,7 @@ class TransformersPolicy(BasePolicy):
         sp = self.sampling.merged(sampling)
         config = self._generation_config(sp, n)
         # one call at a time: generate is not re-entrant and fast tokenizers can fail when shared by threads
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), flush_denormals(self.device):
             t0 = time.perf_counter()
             prepared, inputs = self.prepare_inputs(request)
             n_prompt = int(inputs["input_ids"].shape[1])

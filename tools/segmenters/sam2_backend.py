@@ -31,6 +31,7 @@ from tools.models import looks_like_hub_id, resolve
 from tools.schemas import InstancePrompt
 from tools.segmenters import SegmentResult, image_key
 from tools.segmenters.classical import as_rgb_image
+from tools.torch_cpu import flush_denormals
 
 SAM2_MODELS: dict[str, tuple[str, str]] = {
     "facebook/sam2-hiera-tiny": ("configs/sam2/sam2_hiera_t.yaml", "sam2_hiera_tiny.pt"),
@@ -245,11 +246,8 @@ class Sam2Segmenter:
         stack.enter_context(torch.inference_mode())
         if self.device.startswith("cuda"):
             stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
-        elif torch.set_flush_denormal(True):
-            # Denormals make CPU matmuls many times slower (badly so with random weights). Flushing them is
-            # processor-wide state, so it is switched off again when the call ends: other code in the
-            # process (numpy, hypothesis) must keep IEEE subnormals.
-            stack.callback(torch.set_flush_denormal, False)
+        else:
+            stack.enter_context(flush_denormals(self.device))
         return stack
 
 
