@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.datasets import LevelSource
 from tools.errors import InputError
@@ -76,6 +76,12 @@ class EvalRow(BaseModel):
     segment_s: float = 0.0
     encodes: int = 0
     mask_path: str | None = Field(None, description="the predicted mask, relative to the output folder")
+
+    @model_validator(mode="after")
+    def _scored_rows_have_an_iou(self) -> EvalRow:
+        if self.scored and self.iou is None:
+            raise ValueError(f"row {self.id!r} is scored but has no iou")
+        return self
 
     def to_line(self) -> bytes:
         """Return the row as one results.jsonl line (sorted keys, newline-terminated)."""

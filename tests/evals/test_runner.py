@@ -100,8 +100,9 @@ def test_result_lines_keep_their_format_and_round_trip_byte_for_byte(reference):
 def test_a_line_that_is_not_a_result_row_is_refused_naming_the_line(reference, tmp_path):
     first, second = (reference / RESULTS).read_bytes().splitlines(keepends=True)[:2]
     bad = tmp_path / RESULTS
+    no_iou = json.dumps({**json.loads(first), "iou": None}, sort_keys=True).encode() + b"\n"  # scored, no IoU
     for line, what in ((b'{"id": "s009"}\n', "not a result row"), (b'{"id": \n', "not valid JSON"),
-                       (b"[1, 2]\n", "not a result row")):  # fmt: skip
+                       (b"[1, 2]\n", "not a result row"), (no_iou, "not a result row")):  # fmt: skip
         bad.write_bytes(first + line + second)
         with pytest.raises(InputError, match=rf"{RESULTS} line 2 is {what} .*delete that line .* or use --force"):
             read_results(bad)
