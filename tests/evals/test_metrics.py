@@ -229,9 +229,9 @@ def _row(i, error=None, **counts):
 
 def test_failed_samples_score_zero_even_on_an_empty_truth():
     rows = [
-        _row(0),  # a true empty answer: 1
-        _row(1, "RuntimeError: bug"),  # a crash: 0
-        _row(2, "RuntimeError: bug", union=5, fn=1),
+        _row(0, iou=1.0),  # a true empty answer: 1
+        _row(1, "RuntimeError: bug", iou=0.0),  # a crash: 0
+        _row(2, "RuntimeError: bug", iou=0.0, union=5, fn=1),
     ]
     c = SampleCounts.from_rows(rows)
     assert c.failures().tolist() == [False, True, True]
