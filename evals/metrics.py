@@ -15,14 +15,19 @@ Definitions (see DESIGN.md "Metrics"):
 - **cIoU**: the total intersection over the total union of the split (large objects weigh more).
 - **Instance F1**: the true instances are the 8-connected components of the truth mask; the predicted
   instances are the result's own instance masks when it has them, else the 8-connected components of the
-  predicted mask. Components of ``MIN_INSTANCE_AREA`` pixels or fewer (by pixel count, `tools.instances`)
-  are ignored on both sides. (The reference drops GT contours whose ``cv2.contourArea`` is <= 10, a
-  polygon area, not a pixel count: a thin component can pass one test and fail the other.) Instances are
-  matched one-to-one by the Hungarian algorithm on IoU, among pairs with IoU >= 0.5; matched pairs are true
-  positives, unmatched predictions false positives, unmatched truths false negatives. Precision, recall
-  and F1 are computed over the split from the summed counts.
+  predicted mask. Components, and given instance masks, of ``MIN_INSTANCE_AREA`` (10) pixels or fewer, by
+  pixel count (`tools.instances`), are ignored on both sides. Instances are matched one-to-one by the
+  Hungarian algorithm on IoU, among pairs with IoU >= 0.5; matched pairs are true positives, unmatched
+  predictions false positives, unmatched truths false negatives. Precision, recall and F1 are computed over
+  the split from the summed counts; nothing predicted on nothing true scores 1. (The reference has no F1;
+  where it counts GT instances, for its boxes and count reward, it keeps external contours whose
+  ``cv2.contourArea`` is > 10: a polygon area, not a pixel count, so a thin component can pass one test and
+  fail the other.)
 - **Bootstrap 95% intervals**: resample the samples with replacement (fixed seed, 1000 resamples by
-  default) and take the 2.5th and 97.5th percentiles of the statistic.
+  default) and take the 2.5th and 97.5th percentiles of gIoU, cIoU and F1.
+
+`split_metrics` is the one implementation of the split-level numbers: vectorised, so the bootstrap
+computes all its resamples at once, and `summarize` reads its point values from the same function.
 
 >>> import numpy as np
 >>> truth = np.zeros((4, 4), bool); truth[:2, :2] = True
@@ -31,8 +36,6 @@ Definitions (see DESIGN.md "Metrics"):
 (4, 8)
 >>> sample_iou(4, 8), sample_iou(0, 0)
 (0.5, 1.0)
->>> giou([(4, 8), (0, 0)]), ciou([(4, 8), (0, 0)])
-(0.75, 0.5)
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evals.results import EvalRow
 from tools.instances import MIN_INSTANCE_AREA, component_labels
 
 MATCH_IOU = 0.5
@@ -69,44 +73,30 @@ def iou_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
     return int(np.count_nonzero(p & t)), int(np.count_nonzero(p | t))
 
 
-def sample_iou(intersection: int, union: int, failed: bool = False) -> float:
-    """Return one sample's IoU; an empty union (empty prediction on empty truth) scores 1, a failure 0.
+def sample_ious(intersection: np.ndarray, union: np.ndarray, failed: np.ndarray | None = None) -> np.ndarray:
+    """Return per-sample IoUs, elementwise: an empty union (empty prediction on empty truth) scores 1, a failure 0.
 
     Args:
-        intersection: foreground pixels in both masks.
-        union: foreground pixels in either mask.
-        failed: the agent crashed on the sample (the prediction is a stand-in): a miss.
+        intersection: foreground pixels in both masks, per sample (any shape).
+        union: foreground pixels in either mask, the same shape.
+        failed: the agent crashed on the sample (its prediction is a stand-in): a miss; None for no failures.
+
+    >>> import numpy as np
+    >>> sample_ious(np.array([3, 0, 0, 0]), np.array([4, 5, 0, 0]), np.array([False, False, False, True]))
+    array([0.75, 0.  , 1.  , 0.  ])
+    """
+    inter, uni = np.asarray(intersection), np.asarray(union)
+    ious = np.where(uni > 0, inter / np.maximum(uni, 1), 1.0)
+    return ious if failed is None else np.where(np.asarray(failed, bool), 0.0, ious)
+
+
+def sample_iou(intersection: int, union: int, failed: bool = False) -> float:
+    """Return one sample's IoU (`sample_ious` of one sample).
 
     >>> sample_iou(3, 4), sample_iou(0, 5), sample_iou(0, 0), sample_iou(0, 0, failed=True)
     (0.75, 0.0, 1.0, 0.0)
     """
-    if failed:
-        return 0.0
-    return 1.0 if union == 0 else intersection / union
-
-
-def giou(counts: Iterable[tuple[int, int]]) -> float:
-    """Return the mean per-sample IoU of (intersection, union) pairs; NaN for no samples.
-
-    >>> giou([(1, 2), (0, 0), (0, 4)])
-    0.5
-    """
-    ious = [sample_iou(i, u) for i, u in counts]
-    return float(np.mean(ious)) if ious else float("nan")
-
-
-def ciou(counts: Iterable[tuple[int, int]]) -> float:
-    """Return total intersection over total union; 1.0 when every union is empty, NaN for no samples.
-
-    >>> ciou([(1, 2), (0, 0), (0, 4)])
-    0.16666666666666666
-    """
-    pairs = list(counts)
-    if not pairs:
-        return float("nan")
-    inter = sum(i for i, _ in pairs)
-    union = sum(u for _, u in pairs)
-    return 1.0 if union == 0 else inter / union
+    return float(sample_ious(np.asarray(intersection), np.asarray(union), np.asarray(failed)))
 
 
 def pairwise_iou(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> np.ndarray:
@@ -215,21 +205,6 @@ def instance_counts(
     return InstanceCounts(tp, len(p_areas) - tp, n_t - tp)
 
 
-def prf1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    """Return (precision, recall, F1) from summed counts; nothing predicted on nothing true scores 1.
-
-    >>> prf1(2, 1, 1)
-    (0.6666666666666666, 0.6666666666666666, 0.6666666666666666)
-    >>> prf1(0, 0, 0), prf1(0, 0, 3), prf1(0, 2, 0)
-    ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-    """
-    precision = tp / (tp + fp) if tp + fp else (1.0 if fn == 0 else 0.0)
-    recall = tp / (tp + fn) if tp + fn else (1.0 if fp == 0 else 0.0)
-    denom = 2 * tp + fp + fn
-    f1 = 2 * tp / denom if denom else 1.0
-    return precision, recall, f1
-
-
 @dataclass(frozen=True)
 class SampleCounts:
     """Per-sample counts in array form, the input of `summarize` and `bootstrap_ci`.
@@ -245,17 +220,20 @@ class SampleCounts:
     failed: np.ndarray | None = None
 
     @classmethod
-    def from_rows(cls, rows: Sequence[dict]) -> SampleCounts:
-        """Build from scored result rows with keys ``intersection``, ``union``, ``tp``, ``fp``, ``fn``.
+    def from_rows(cls, rows: Sequence[EvalRow]) -> SampleCounts:
+        """Build from scored result rows; a row with a non-empty ``error`` is an agent failure."""
 
-        A row with a non-empty ``error`` is an agent failure.
-        """
+        def col(values: Iterable[int]) -> np.ndarray:
+            return np.fromiter(values, dtype=np.int64, count=len(rows))
 
-        def col(key: str) -> np.ndarray:
-            return np.array([int(r[key]) for r in rows], dtype=np.int64)
-
-        failed = np.array([bool(r.get("error")) for r in rows], dtype=bool)
-        return cls(col("intersection"), col("union"), col("tp"), col("fp"), col("fn"), failed)
+        return cls(
+            col(r.intersection for r in rows),
+            col(r.union for r in rows),
+            col(r.tp for r in rows),
+            col(r.fp for r in rows),
+            col(r.fn for r in rows),
+            np.fromiter((bool(r.error) for r in rows), dtype=bool, count=len(rows)),
+        )
 
     def __len__(self) -> int:
         return int(self.intersection.shape[0])
@@ -265,18 +243,64 @@ class SampleCounts:
         return np.zeros(len(self), bool) if self.failed is None else np.asarray(self.failed, bool)
 
 
-def _stats(
-    inter: np.ndarray, union: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, failed: np.ndarray
-) -> dict:
-    """Compute gIoU, cIoU and F1 along the last axis (vectorised over bootstrap resamples)."""
-    ious = np.where(failed, 0.0, np.where(union > 0, inter / np.maximum(union, 1), 1.0))
-    g = ious.mean(-1)
-    i_sum, u_sum = inter.sum(-1), union.sum(-1)
+def split_metrics(
+    inter: np.ndarray,
+    union: np.ndarray,
+    tp: np.ndarray,
+    fp: np.ndarray,
+    fn: np.ndarray,
+    failed: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Return gIoU, cIoU, precision, recall and F1 over the last axis of per-sample counts.
+
+    The one implementation of the split-level metrics: a 1-D input is one split (0-d results), an (R, N)
+    input R bootstrap resamples of N samples (R results each).
+
+    Args:
+        inter: per-sample foreground intersections.
+        union: per-sample foreground unions.
+        tp: per-sample matched instances.
+        fp: per-sample unmatched predicted instances.
+        fn: per-sample unmatched true instances.
+        failed: per-sample agent failures (IoU 0, see the module docstring); None for no failures.
+
+    Against the plain definitions, by hand: gIoU is the mean IoU (empty on empty: 1, a failure: 0), cIoU
+    the summed intersection over the summed union, precision, recall and F1 come from the summed counts.
+
+    >>> import numpy as np
+    >>> inter, union = np.array([4, 0, 0, 3]), np.array([8, 0, 5, 3])
+    >>> tp, fp, fn = np.array([1, 0, 0, 1]), np.array([0, 0, 1, 0]), np.array([1, 0, 1, 0])
+    >>> m = split_metrics(inter, union, tp, fp, fn, np.array([False, False, False, True]))
+    >>> float(m["giou"]) == (4 / 8 + 1 + 0 / 5 + 0) / 4, float(m["ciou"]) == (4 + 0 + 0 + 3) / (8 + 0 + 5 + 3)
+    (True, True)
+    >>> T, P, F = 2, 1, 2  # summed tp, fp, fn
+    >>> [float(m[k]) for k in ("precision", "recall", "f1")] == [T / (T + P), T / (T + F), 2 * T / (2 * T + P + F)]
+    True
+    >>> m = split_metrics(np.array([0, 0]), np.array([0, 0]), *(np.array([0, 0]),) * 3)
+    >>> [float(m[k]) for k in ("giou", "ciou", "precision", "recall", "f1")]  # nothing anywhere: all 1
+    [1.0, 1.0, 1.0, 1.0, 1.0]
+    >>> [float(v) for v in split_metrics(*(np.array([0]),) * 2, np.array([0]), np.array([0]), np.array([3])).values()]
+    [1.0, 1.0, 0.0, 0.0, 0.0]
+    >>> [float(v) for v in split_metrics(*(np.array([0]),) * 2, np.array([0]), np.array([2]), np.array([0])).values()]
+    [1.0, 1.0, 0.0, 0.0, 0.0]
+    >>> rows = np.array([[0, 1], [1, 1]])  # two resamples of two samples: one value per resample
+    >>> boot = split_metrics(inter[rows], union[rows], tp[rows], fp[rows], fn[rows])
+    >>> boot["giou"].tolist() == [(4 / 8 + 1) / 2, 1.0], boot["ciou"].tolist() == [4 / 8, 1.0]
+    (True, True)
+    """
+    g = sample_ious(inter, union, failed).mean(-1)
+    i_sum, u_sum = np.sum(inter, -1), np.sum(union, -1)
     c = np.where(u_sum > 0, i_sum / np.maximum(u_sum, 1), 1.0)
-    t, p, n = tp.sum(-1), fp.sum(-1), fn.sum(-1)
+    t, p, n = np.sum(tp, -1), np.sum(fp, -1), np.sum(fn, -1)
+    precision = np.where(t + p > 0, t / np.maximum(t + p, 1), np.where(n == 0, 1.0, 0.0))
+    recall = np.where(t + n > 0, t / np.maximum(t + n, 1), np.where(p == 0, 1.0, 0.0))
     denom = 2 * t + p + n
     f = np.where(denom > 0, 2 * t / np.maximum(denom, 1), 1.0)
-    return {"giou": g, "ciou": c, "f1": f}
+    return {"giou": g, "ciou": c, "precision": precision, "recall": recall, "f1": f}
+
+
+BOOTSTRAPPED = ("giou", "ciou", "f1")
+"""The metrics that get bootstrap intervals."""
 
 
 def bootstrap_ci(
@@ -298,13 +322,15 @@ def bootstrap_ci(
     """
     n = len(counts)
     if n < 2:
-        return {"giou": None, "ciou": None, "f1": None}
+        return dict.fromkeys(BOOTSTRAPPED)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_resamples, n))
     failed = counts.failures()[idx]
-    boot = _stats(counts.intersection[idx], counts.union[idx], counts.tp[idx], counts.fp[idx], counts.fn[idx], failed)
+    boot = split_metrics(
+        counts.intersection[idx], counts.union[idx], counts.tp[idx], counts.fp[idx], counts.fn[idx], failed
+    )
     lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
-    return {k: (float(np.percentile(v, lo)), float(np.percentile(v, hi))) for k, v in boot.items()}
+    return {k: (float(np.percentile(boot[k], lo)), float(np.percentile(boot[k], hi))) for k in BOOTSTRAPPED}
 
 
 def summarize(counts: SampleCounts, n_resamples: int = 1000, seed: int = 0) -> dict:
@@ -321,15 +347,14 @@ def summarize(counts: SampleCounts, n_resamples: int = 1000, seed: int = 0) -> d
     n = len(counts)
     if n == 0:
         return {"n": 0, "giou": None, "ciou": None, "precision": None, "recall": None, "f1": None, "ci95": None}
-    point = _stats(counts.intersection, counts.union, counts.tp, counts.fp, counts.fn, counts.failures())
-    precision, recall, f1 = prf1(int(counts.tp.sum()), int(counts.fp.sum()), int(counts.fn.sum()))
+    point = split_metrics(counts.intersection, counts.union, counts.tp, counts.fp, counts.fn, counts.failures())
     return {
         "n": n,
         "giou": float(point["giou"]),
         "ciou": float(point["ciou"]),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
+        "precision": float(point["precision"]),
+        "recall": float(point["recall"]),
+        "f1": float(point["f1"]),
         "tp": int(counts.tp.sum()),
         "fp": int(counts.fp.sum()),
         "fn": int(counts.fn.sum()),

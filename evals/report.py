@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import SampleCounts, percentile, summarize
-from evals.runner import CONFIG, RESULTS, read_results
+from evals.results import CONFIG, RESULTS, EvalRow, read_results
 from tools.files import atomic_write_bytes
 
 LEVEL_KEYS = ("name", "class", "function")
@@ -38,37 +38,37 @@ def _round(x: Any) -> Any:
     return x
 
 
-def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    scored = [r for r in rows if r.get("scored")]
+def _summary(rows: list[EvalRow]) -> dict[str, Any]:
+    scored = [r for r in rows if r.scored]
     return summarize(SampleCounts.from_rows(scored), n_resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
 
 
-def build_report(rows: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
+def build_report(rows: list[EvalRow], config: dict[str, Any]) -> dict[str, Any]:
     """Compute the report document from result rows (any order) and the run's config."""
-    rows = sorted(rows, key=lambda r: (str(r.get("split")), str(r["id"])))
-    scored = [r for r in rows if r.get("scored")]
-    levels = list(LEVEL_KEYS) + (["unknown"] if any(r.get("level") == "unknown" for r in rows) else [])
-    splits = sorted({str(r.get("split")) for r in rows})
-    answers = sum(int(r.get("answers") or 0) for r in scored)
-    failures = sum(int(r.get("format_failures") or 0) for r in scored)
+    rows = sorted(rows, key=lambda r: (r.split, r.id))
+    scored = [r for r in rows if r.scored]
+    levels = list(LEVEL_KEYS) + (["unknown"] if any(r.level == "unknown" for r in rows) else [])
+    splits = sorted({r.split for r in rows})
+    answers = sum(r.answers for r in scored)
+    failures = sum(r.format_failures for r in scored)
     sources = {"sidecar": 0, "inferred": 0, "unknown": 0}
     for r in rows:
-        sources[r.get("level_source", "unknown")] = sources.get(r.get("level_source", "unknown"), 0) + 1
-    latencies = [float(r["latency_s"]) for r in scored if r.get("latency_s") is not None]
+        sources[r.level_source] += 1
+    latencies = [r.latency_s for r in scored]
     report: dict[str, Any] = {
         "config": config,
         "n_rows": len(rows),
         "n_scored": len(scored),
-        "n_errors": sum(1 for r in rows if r.get("error")),
+        "n_errors": sum(1 for r in rows if r.error),
         "n_unscored": len(rows) - len(scored),
         "overall": _summary(rows),
-        "per_level": {lvl: _summary([r for r in rows if r.get("level") == lvl]) for lvl in levels},
+        "per_level": {lvl: _summary([r for r in rows if r.level == lvl]) for lvl in levels},
         "level_sources": sources,
         "format_failure_rate": failures / answers if answers else None,
         "format_failures": failures,
         "answers": answers,
-        "encodes_per_sample": sum(int(r.get("encodes") or 0) for r in scored) / len(scored) if scored else None,
-        "errors": [{"id": r["id"], "split": r.get("split"), "error": r["error"]} for r in rows if r.get("error")][:50],
+        "encodes_per_sample": sum(r.encodes for r in scored) / len(scored) if scored else None,
+        "errors": [{"id": r.id, "split": r.split, "error": r.error} for r in rows if r.error][:50],
         "timing": {
             "latency_p50_s": percentile(latencies, 50),
             "latency_p95_s": percentile(latencies, 95),
@@ -77,7 +77,7 @@ def build_report(rows: list[dict[str, Any]], config: dict[str, Any]) -> dict[str
         "metrics": "gIoU/cIoU/instance F1 as in evals.metrics (F1: IoU>=0.5 one-to-one, components >10 px)",
     }
     if len(splits) > 1:
-        report["per_split"] = {s: _summary([r for r in rows if str(r.get("split")) == s]) for s in splits}
+        report["per_split"] = {s: _summary([r for r in rows if r.split == s]) for s in splits}
     return _round(report)
 
 
@@ -191,13 +191,13 @@ def _save(fig: Any, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def draw_plots(out: Path, report: dict[str, Any], rows: list[dict[str, Any]], config: dict[str, Any]) -> list[str]:
+def draw_plots(out: Path, report: dict[str, Any], rows: list[EvalRow], config: dict[str, Any]) -> list[str]:
     """Draw per_level.png, iou_hist.png and overlays.png into ``out``; return notes on what was skipped."""
     import matplotlib
 
     matplotlib.use("Agg")
     _per_level_plot(out / "per_level.png", report)
-    _iou_hist(out / "iou_hist.png", [r["iou"] for r in rows if r.get("scored")])
+    _iou_hist(out / "iou_hist.png", [r.iou for r in rows if r.scored and r.iou is not None])
     return _overlays(out, rows, config)
 
 
@@ -240,12 +240,12 @@ def _iou_hist(path: Path, ious: list[float]) -> None:
     _save(fig, path)
 
 
-def _overlays(out: Path, rows: list[dict[str, Any]], config: dict[str, Any]) -> list[str]:
+def _overlays(out: Path, rows: list[EvalRow], config: dict[str, Any]) -> list[str]:
     import cv2
     import numpy as np
     from matplotlib.figure import Figure
 
-    scored = sorted((r for r in rows if r.get("scored") and r.get("mask_path")), key=lambda r: (r["iou"], r["id"]))
+    scored = sorted((r for r in rows if r.scored and r.mask_path), key=lambda r: (r.iou or 0.0, r.id))
     best = scored[::-1][:4]
     worst = [r for r in scored[:4] if r not in best]
     picks = [("best", k + 1, r) for k, r in enumerate(best)] + [("worst", k + 5, r) for k, r in enumerate(worst)]
@@ -256,11 +256,10 @@ def _overlays(out: Path, rows: list[dict[str, Any]], config: dict[str, Any]) -> 
 
         datasets: dict[str, Any] = {}
         for tag, pos, r in picks:
-            split = str(r.get("split"))
-            if split not in datasets:
-                datasets[split] = make_dataset(config["data"], split)
-            scene = datasets[split].get(r["id"]).load_scene()
-            pred = cv2.imread(str(out / r["mask_path"]), cv2.IMREAD_GRAYSCALE)
+            if r.split not in datasets:
+                datasets[r.split] = make_dataset(config["data"], r.split)
+            scene = datasets[r.split].get(r.id).load_scene()
+            pred = cv2.imread(str(out / str(r.mask_path)), cv2.IMREAD_GRAYSCALE)
             img = scene.sat.copy()
             if pred is not None and pred.shape == img.shape[:2]:
                 on = pred > 0
@@ -270,8 +269,7 @@ def _overlays(out: Path, rows: list[dict[str, Any]], config: dict[str, Any]) -> 
             ax = fig.add_subplot(2, 4, pos)
             ax.imshow(img)
             ax.set_axis_off()
-            query = r.get("query", "")
-            ax.set_title(f"{tag} {r['id']} IoU {r['iou']:.2f}\n{r.get('level')}: {query[:28]}", fontsize=8)
+            ax.set_title(f"{tag} {r.id} IoU {r.iou or 0.0:.2f}\n{r.level}: {r.query[:28]}", fontsize=8)
     except Exception as e:  # the data may have moved since the run; the numbers do not need it
         notes.append(f"overlays.png not drawn: could not load the scenes ({e})")
         return notes

@@ -240,13 +240,21 @@ def test_a_query_leaves_only_its_final_masks_in_the_store(openai_server, classic
     policy = make_policy("openai:fake-vlm", base_url=server.base_url, max_retries=0)
     store = SceneStore()
     scene = make_scene()
-    for _ in range(3):
-        result = run_query(scene, "red", policy=policy, segmenter=classical, store=store, max_rounds=2)
-    entry = store._entries[scene.scene_id]
-    kept = {i.mask_id for i in result.instances} | {result.mask_id}
-    assert set(entry.masks) >= kept and len(entry.masks) == 3 * len(kept)  # three queries' finals, nothing else
-    assert entry.images == {}
-    assert np.array_equal(store.get_mask(result.mask_id), result.mask)
+    results = [run_query(scene, "red", policy=policy, segmenter=classical, store=store, max_rounds=2)
+               for _ in range(3)]  # fmt: skip
+    for result in results:  # every query's finals stay, everything else it stored is gone
+        kept = {i.mask_id for i in result.instances} | {result.mask_id}
+        made = set(result.made_ids)
+        assert kept <= made and len(made - kept) > len(kept)  # two refine rounds made intermediates
+        assert any(step.images for step in result.trace)  # and rendered feedback images
+        for mask_id in kept:
+            assert store.get_mask(mask_id).shape == scene.hw
+        for other in made - kept:
+            with pytest.raises(ToolError, match="no mask"):
+                store.get_mask(other)
+            with pytest.raises(ToolError, match="no image"):
+                store.get_image(other)
+    assert np.array_equal(store.get_mask(results[-1].mask_id), results[-1].mask)
 
 
 class _AsyncOnlyPolicy(BasePolicy):

@@ -256,17 +256,21 @@ class TestConcurrency:
             a = await policy.alocalize(_localize(scene))
             prev = [InstancePrompt(box=Box(x1=0, y1=0, x2=50, y2=50))]
             b = await policy.arefine(PolicyRequest("refine", "q", scene, [scene.map, scene.sat], previous=prev))
-            client = policy._async_client()
+            await policy.aclose()  # closes the loop's client and its connections
+            c = await policy.alocalize(_localize(scene))  # the policy stays usable: a new client
             await policy.aclose()
-            assert client.is_closed() and len(policy._async_clients) == 0
-            return a, b
+            return a, b, c
 
-        a, b = asyncio.run(both())
+        a, b, c = asyncio.run(both())
         assert (a.text, a.meta.retries) == (ANSWER, 1)
         assert b.text == "second"
+        assert c.text == server.default_answer
+        ports = [r.client_port for r in server.requests]  # a (502), a again, b, then c after aclose
+        assert len(ports) == 4 and ports[1] == ports[2], ports  # one client: its connection is kept alive
+        assert ports[3] not in ports[:3], ports  # aclose closed it: c came over a new connection
         assert a.frame == ModelFrame(kind="abs", model_hw=smart_resize(100, 150))
-        assert [len(request_images(body)) for body in server.chat_bodies] == [2, 2, 2]
-        assert '[{"bbox_2d": [0, 0, 47, 56]}]' in request_text(server.chat_bodies[-1])
+        assert [len(request_images(body)) for body in server.chat_bodies] == [2, 2, 2, 2]
+        assert '[{"bbox_2d": [0, 0, 47, 56]}]' in request_text(server.chat_bodies[2])
 
     def test_threads_share_one_policy(self, openai_server):
         server = openai_server(responder=lambda body: request_text(body).split('"')[1])

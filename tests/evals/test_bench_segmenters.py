@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bench.bench_segmenters import sync
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def test_sync_is_a_no_op_off_cuda():
-    sync("cpu")  # must not touch CUDA (it is absent on CPU-only machines)
+    """Off CUDA, sync does not touch torch (absent on CPU-only installs); a fresh interpreter shows it."""
+    code = (
+        "import sys; from bench.bench_segmenters import sync\n"
+        "assert 'torch' not in sys.modules, 'importing the bench imports torch'\n"
+        "sync('cpu'); sync('mps')\n"
+        "print('torch' in sys.modules)"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "False", "sync('cpu') imported torch"
 
 
 @pytest.mark.gpu

@@ -292,13 +292,9 @@ def test_missing_image_of_a_raw_sample_is_named(raw, name):
 
 
 def test_one_spec_parser_for_datasets_and_run_identity(raw, tmp_path):
-    import doctest
-
-    import evals.datasets
     from evals.datasets import parse_dataset_spec
     from evals.runner import EvalConfig
 
-    assert doctest.testmod(evals.datasets).failed == 0
     assert parse_dataset_spec(f"synth:{raw}") == ("synth", raw)
     assert parse_dataset_spec(str(raw)) == ("socioseg", raw)
     assert parse_dataset_spec("C:/data/socioseg") == ("socioseg", Path("C:/data/socioseg"))

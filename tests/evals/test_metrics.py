@@ -1,5 +1,3 @@
-import doctest
-
 import numpy as np
 import pytest
 
@@ -7,15 +5,14 @@ import evals.metrics as metrics
 from evals.metrics import (
     SampleCounts,
     bootstrap_ci,
-    ciou,
-    giou,
     instance_counts,
     iou_counts,
     match_count,
-    prf1,
     sample_iou,
+    split_metrics,
     summarize,
 )
+from evals.results import EvalRow
 from tools.instances import MIN_INSTANCE_AREA, components
 
 
@@ -26,18 +23,12 @@ def _mask(shape=(32, 32), *rects):
     return m
 
 
-def test_doctests_pass():
-    result = doctest.testmod(metrics)
-    assert result.attempted > 10
-    assert result.failed == 0
-
-
 def test_empty_prediction_on_empty_truth_scores_one():
     empty = np.zeros((8, 8), bool)
     assert iou_counts(empty, empty) == (0, 0)
     assert sample_iou(*iou_counts(empty, empty)) == 1.0
-    assert giou([iou_counts(empty, empty)]) == 1.0
-    assert ciou([iou_counts(empty, empty)]) == 1.0
+    s = summarize(SampleCounts(*(np.zeros(1, np.int64) for _ in range(5))))
+    assert (s["giou"], s["ciou"], s["f1"]) == (1.0, 1.0, 1.0)
 
 
 def test_empty_prediction_on_nonempty_truth_scores_zero():
@@ -69,9 +60,12 @@ def test_shape_mismatch_is_refused():
 def test_ciou_weights_large_objects_and_giou_does_not():
     big_truth = _mask((20, 20), (0, 10, 0, 10))  # 100 px, found exactly
     small_truth = _mask((20, 20), (0, 2, 0, 5))  # 10 px, missed
-    counts = [iou_counts(big_truth, big_truth), iou_counts(np.zeros_like(small_truth), small_truth)]
-    assert giou(counts) == pytest.approx(0.5)
-    assert ciou(counts) == pytest.approx(100 / 110)
+    inter, union = zip(
+        iou_counts(big_truth, big_truth), iou_counts(np.zeros_like(small_truth), small_truth), strict=True
+    )
+    m = split_metrics(np.array(inter), np.array(union), *(np.zeros(2, np.int64),) * 3)
+    assert m["giou"] == pytest.approx(0.5)
+    assert m["ciou"] == pytest.approx(100 / 110)
 
 
 def test_components_use_8_connectivity_and_drop_tiny_ones():
@@ -122,10 +116,49 @@ def test_tiny_truth_components_are_ignored():
     assert instance_counts(pred, truth) == metrics.InstanceCounts(1, 0, 0)
 
 
+def _prf1(tp, fp, fn):
+    """Precision, recall and F1 of summed counts, written out plainly (nothing on nothing scores 1)."""
+    precision = tp / (tp + fp) if tp + fp else (1.0 if fn == 0 else 0.0)
+    recall = tp / (tp + fn) if tp + fn else (1.0 if fp == 0 else 0.0)
+    return precision, recall, 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
+def _plain(inter, union, tp, fp, fn, failed):
+    """The split metrics by their plain definitions, one sample at a time in Python."""
+    ious = [0.0 if f else (i / u if u else 1.0) for i, u, f in zip(inter, union, failed, strict=True)]
+    u_sum = int(sum(union))
+    precision, recall, f1 = _prf1(int(sum(tp)), int(sum(fp)), int(sum(fn)))
+    ciou = int(sum(inter)) / u_sum if u_sum else 1.0
+    return {"giou": sum(ious) / len(ious), "ciou": ciou, "precision": precision, "recall": recall, "f1": f1}
+
+
 def test_prf1_conventions():
+    def prf1(tp, fp, fn):
+        m = split_metrics(np.zeros(1), np.zeros(1), np.array([tp]), np.array([fp]), np.array([fn]))
+        return tuple(float(m[k]) for k in ("precision", "recall", "f1"))
+
     assert prf1(3, 1, 2) == pytest.approx((0.75, 0.6, 2 * 3 / (6 + 1 + 2)))
     assert prf1(0, 0, 0) == (1.0, 1.0, 1.0)
     assert prf1(0, 0, 4) == (0.0, 0.0, 0.0)
+    assert prf1(0, 2, 0) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_split_metrics_agree_with_the_plain_definitions(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    union = rng.integers(0, 6, n) * rng.integers(0, 2, n)  # many empty unions
+    inter = (union * rng.uniform(0, 1, n)).astype(np.int64)
+    tp, fp, fn = (rng.integers(0, 3, n) * rng.integers(0, 2, n) for _ in range(3))
+    failed = rng.uniform(size=n) < 0.2
+    got = split_metrics(inter, union, tp, fp, fn, failed)
+    want = _plain(inter, union, tp, fp, fn, failed)
+    assert {k: float(v) for k, v in got.items()} == pytest.approx(want, abs=1e-12)
+    idx = rng.integers(0, n, size=(5, n))  # the bootstrap's form: one row per resample
+    boot = split_metrics(inter[idx], union[idx], tp[idx], fp[idx], fn[idx], failed[idx])
+    for r in range(5):
+        want = _plain(inter[idx[r]], union[idx[r]], tp[idx[r]], fp[idx[r]], fn[idx[r]], failed[idx[r]])
+        assert {k: float(v[r]) for k, v in boot.items()} == pytest.approx(want, abs=1e-12)
 
 
 def _counts(n=40, seed=1):
@@ -139,9 +172,9 @@ def _counts(n=40, seed=1):
 def test_summarize_sums_instance_counts_over_the_split():
     c = _counts()
     s = summarize(c, n_resamples=200)
-    p, r, f = prf1(int(c.tp.sum()), int(c.fp.sum()), int(c.fn.sum()))
+    p, r, f = _prf1(int(c.tp.sum()), int(c.fp.sum()), int(c.fn.sum()))
     assert (s["precision"], s["recall"], s["f1"]) == pytest.approx((p, r, f))
-    assert s["giou"] == pytest.approx(giou(zip(c.intersection, c.union, strict=True)))
+    assert s["giou"] == pytest.approx(np.mean(c.intersection / c.union))
     assert s["ciou"] == pytest.approx(c.intersection.sum() / c.union.sum())
     assert s["n"] == 40
 
@@ -189,11 +222,16 @@ def test_fast_instance_counts_agree_with_the_plain_definition():
         assert instance_counts(pred, truth, instances) == metrics.match_instances(given, truths)
 
 
+def _row(i, error=None, **counts):
+    return EvalRow(id=f"r{i}", split="test", level="name", level_source="sidecar", query="q", scored=True,
+                   error=error, **counts)  # fmt: skip
+
+
 def test_failed_samples_score_zero_even_on_an_empty_truth():
     rows = [
-        {"intersection": 0, "union": 0, "tp": 0, "fp": 0, "fn": 0, "error": None},  # a true empty answer: 1
-        {"intersection": 0, "union": 0, "tp": 0, "fp": 0, "fn": 0, "error": "RuntimeError: bug"},  # a crash: 0
-        {"intersection": 0, "union": 5, "tp": 0, "fp": 0, "fn": 1, "error": "RuntimeError: bug"},
+        _row(0, iou=1.0),  # a true empty answer: 1
+        _row(1, "RuntimeError: bug", iou=0.0),  # a crash: 0
+        _row(2, "RuntimeError: bug", iou=0.0, union=5, fn=1),
     ]
     c = SampleCounts.from_rows(rows)
     assert c.failures().tolist() == [False, True, True]

@@ -6,7 +6,8 @@ from PIL import Image
 
 from agent.backends import BackendConfig
 from evals.report import build_report, write_report
-from evals.runner import EvalConfig, read_results, run_eval
+from evals.results import EvalRow, read_results
+from evals.runner import EvalConfig, run_eval
 from tests.fixtures.socioseg_data import write_raw
 from tools.errors import InputError
 
@@ -62,12 +63,12 @@ def test_report_md_states_levels_provenance_and_config(run):
 
 
 def _row(i, inter, union, tp, fp, fn, level="class", split="test", **kw):
-    return {
-        "id": f"r{i}", "split": split, "level": level, "level_source": "sidecar", "query": "q", "scored": True,
-        "error": None, "iou": inter / union if union else 1.0, "intersection": inter, "union": union,
-        "tp": tp, "fp": fp, "fn": fn, "answers": 2, "format_failures": kw.get("ff", 0), "encodes": 1,
-        "latency_s": kw.get("lat", 1.0), "mask_path": None,
-    }  # fmt: skip
+    return EvalRow(
+        id=f"r{i}", split=split, level=level, level_source="sidecar", query="q", scored=True,
+        error=None, iou=inter / union if union else 1.0, intersection=inter, union=union,
+        tp=tp, fp=fp, fn=fn, answers=2, format_failures=kw.get("ff", 0), encodes=1,
+        latency_s=kw.get("lat", 1.0), mask_path=None,
+    )  # fmt: skip
 
 
 def test_report_numbers_by_hand():
@@ -75,7 +76,7 @@ def test_report_numbers_by_hand():
         _row(0, 50, 100, 1, 0, 0, "name", ff=1, lat=1.0),
         _row(1, 0, 0, 0, 0, 0, "class", lat=2.0),  # empty on empty: IoU 1
         _row(2, 0, 300, 0, 1, 1, "function", split="val", lat=3.0),
-        {**_row(3, 0, 0, 0, 0, 0), "scored": False, "error": "sample 'r3': sat.png is missing", "iou": None},
+        _row(3, 0, 0, 0, 0, 0).model_copy(update={"scored": False, "error": "r3: sat.png is missing", "iou": None}),
     ]
     report = build_report(rows, {"policy": "x"})
     o = report["overall"]

@@ -12,17 +12,11 @@ from agent.backends import BackendConfig
 from agent.parsing import parse_answer
 from agent.policies import PolicyRequest, make_policy
 from evals.datasets import make_dataset
+from evals.evaluator import SampleEvaluator
 from evals.report import write_report
-from evals.runner import (
-    RESULTS,
-    EvalConfig,
-    ResultWriter,
-    SampleEvaluator,
-    _rows_in_workers,
-    prepare_out,
-    read_results,
-    run_eval,
-)
+from evals.results import RESULTS, ResultWriter, prepare_out, read_results
+from evals.runner import EvalConfig, run_eval
+from evals.workers import rows_in_workers
 from tests.fixtures.socioseg_data import damage_row_group, write_parquet, write_raw
 from tools.errors import BackendError, InputError
 from tools.scene import Scene
@@ -45,9 +39,9 @@ def _cfg(data, out, **kw):
 def _rows(out):
     """Rows keyed by id, without wall times (the only fields that differ between runs)."""
     rows = read_results(out / RESULTS)
-    ids = [r["id"] for r in rows]
+    ids = [r.id for r in rows]
     assert len(ids) == len(set(ids)), f"duplicate ids in {out / RESULTS}"
-    return {r["id"]: {k: v for k, v in r.items() if k not in TIMING} for r in rows}
+    return {r.id: r.model_dump(exclude=set(TIMING)) for r in rows}
 
 
 def _report(out):
@@ -84,6 +78,34 @@ def test_run_writes_one_row_and_one_mask_per_sample(reference, data):
         assert int((m > 0).sum()) == r["pred_area"]
     cfg = json.loads((reference / "config.json").read_text())
     assert cfg["policy"] == "random-box" and cfg["data"] == f"socioseg:{data.resolve()}"
+
+
+ROW_KEYS = {
+    "id", "split", "level", "level_source", "query", "socio_class", "socio_function", "error", "scored", "iou",
+    "intersection", "union", "pred_area", "truth_area", "tp", "fp", "fn", "truth_instances", "pred_instances",
+    "format_failures", "failures", "answers", "latency_s", "policy_s", "segment_s", "encodes", "mask_path",
+}  # fmt: skip
+"""The keys of a results.jsonl line: earlier runs wrote exactly these, and must still resume and report."""
+
+
+def test_result_lines_keep_their_format_and_round_trip_byte_for_byte(reference):
+    raw = (reference / RESULTS).read_bytes()
+    assert b"".join(r.to_line() for r in read_results(reference / RESULTS)) == raw
+    for line in raw.splitlines():
+        d = json.loads(line)
+        assert set(d) == ROW_KEYS
+        assert line == json.dumps(d, sort_keys=True).encode()  # how the lines were written before EvalRow
+
+
+def test_a_line_that_is_not_a_result_row_is_refused_naming_the_line(reference, tmp_path):
+    first, second = (reference / RESULTS).read_bytes().splitlines(keepends=True)[:2]
+    bad = tmp_path / RESULTS
+    no_iou = json.dumps({**json.loads(first), "iou": None}, sort_keys=True).encode() + b"\n"  # scored, no IoU
+    for line, what in ((b'{"id": "s009"}\n', "not a result row"), (b'{"id": \n', "not valid JSON"),
+                       (b"[1, 2]\n", "not a result row"), (no_iou, "not a result row")):  # fmt: skip
+        bad.write_bytes(first + line + second)
+        with pytest.raises(InputError, match=rf"{RESULTS} line 2 is {what} .*delete that line .* or use --force"):
+            read_results(bad)
 
 
 def test_limit_then_full_equals_an_uninterrupted_run(data, reference, tmp_path):
@@ -202,8 +224,8 @@ def test_rows_finished_around_a_dead_worker_are_yielded_then_a_backend_error(tmp
     cfg = EvalConfig(data=str(data), backend=BackendConfig(policy="random-box"), out=tmp_path / "out", workers=2)
     rows = []
     with pytest.raises(BackendError, match="worker process died"):
-        for row in _rows_in_workers(cfg, list(make_dataset(str(data)))):
-            rows.append(row["id"])
+        for row in rows_in_workers(list(make_dataset(str(data))), cfg.backend, cfg.out, workers=2):
+            rows.append(row.id)
             if len(rows) == 2:
                 os.kill(mp.active_children()[0].pid, signal.SIGKILL)
                 time.sleep(0.6)  # the other worker finishes its tasks while the parent waits
@@ -334,8 +356,8 @@ def test_agent_crash_on_an_empty_truth_scores_zero_and_a_successful_empty_answer
 
     out = tmp_path / "crash"
     cfg = EvalConfig(data=str(data), backend=BackendConfig(policy="oracle-box"), out=out)
-    prepare_out(cfg)
-    evaluator = SampleEvaluator(cfg)
+    prepare_out(cfg.out, cfg.identity())
+    evaluator = SampleEvaluator(cfg.backend, cfg.out)
     evaluator.backends.policy = _CrashingPolicy()
     writer = ResultWriter(out / RESULTS)
     for sample in ds:
@@ -348,6 +370,35 @@ def test_agent_crash_on_an_empty_truth_scores_zero_and_a_successful_empty_answer
     report = write_report(out, plots=False)
     assert report["overall"]["giou"] == 0.0 and report["per_level"]["name"]["giou"] == 0.0
     assert "agent errors score IoU 0" in (out / "report.md").read_text()
+
+
+class _UnlabelledSource:
+    """A sample source whose scenes come without a truth mask (an unlabelled dataset)."""
+
+    def load(self, sample):
+        return _scene(scene_id=sample.id)
+
+    def order_key(self):
+        return (0,)
+
+
+def test_a_sample_without_truth_becomes_an_unscored_error_row(tmp_path):
+    from evals.datasets import Sample
+
+    sample = Sample(id="u1", query="schools", split="test", level="class", level_source="inferred",
+                    level_reason="rule", socio_class=None, socio_function=None, source=_UnlabelledSource())  # fmt: skip
+    row = SampleEvaluator(BackendConfig(policy="random-box"), tmp_path).evaluate(sample)
+    assert row.scored is False and row.iou is None and row.mask_path is None
+    assert "'u1' loaded without a truth mask" in row.error
+
+
+@pytest.mark.slow
+def test_a_backend_failure_in_a_worker_reaches_the_parent_as_a_backend_error(data, tmp_path):
+    cfg = _cfg(data, tmp_path, workers=2, policy="openai", base_url="http://127.0.0.1:9/v1", model="m",
+               max_retries=0, timeout=5)  # fmt: skip
+    with pytest.raises(BackendError, match="could not be reached"):
+        run_eval(cfg, progress=False)
+    assert read_results(tmp_path / RESULTS) == []
 
 
 def test_backend_failure_stops_the_run_and_keeps_no_partial_rows(data, tmp_path, monkeypatch):

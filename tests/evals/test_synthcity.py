@@ -152,15 +152,6 @@ def test_function_level_truth_holds_every_place_and_parcel_of_the_function():
     assert not {"residential", "commerce"} & set(functions)
 
 
-def test_splits_doctests():
-    import doctest
-
-    import evals.synthcity.splits as splits
-
-    result = doctest.testmod(splits)
-    assert result.attempted > 0 and result.failed == 0
-
-
 @pytest.mark.parametrize("index", range(4))
 def test_names_are_unique_within_a_scene(index):
     s = synth_sample(0, index)

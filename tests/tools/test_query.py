@@ -134,15 +134,6 @@ def test_infer_level(query, level):
     assert reason
 
 
-def test_levels_doctests():
-    import doctest
-
-    import tools.query.levels as levels
-
-    result = doctest.testmod(levels)
-    assert result.attempted > 0 and result.failed == 0
-
-
 @pytest.mark.parametrize(
     ("query", "level"),
     [("Gas Station", "unknown"), ("Car Wash", "unknown"), ("Golf Course", "unknown"), ("Medical Service", "unknown"),
