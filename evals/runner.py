@@ -220,7 +220,7 @@ class SampleEvaluator:
             "error": None,
         }
         try:
-            scene = sample.load_scene()
+            scene = sample.load_scene(self.cfg.backend.profile.mask_rule)
         except InputError as e:
             return row | {"scored": False, "error": str(e)} | _EMPTY_SCORES
         truth = scene.truth
@@ -228,17 +228,7 @@ class SampleEvaluator:
         t0 = time.perf_counter()
         result = None
         try:
-            b = self.backends
-            result = run_query(
-                scene,
-                sample.query,
-                policy=b.policy,
-                segmenter=b.segmenter,
-                max_rounds=self.cfg.backend.refine,
-                store=self.store,
-                policy_spec=b.policy_spec,
-                segmenter_spec=b.segmenter_spec,
-            )
+            result = run_query(scene, sample.query, **self.backends.run_kwargs(), store=self.store)
             pred = np.asarray(result.mask, bool)
             if pred.shape != truth.shape:
                 raise ValueError(f"the predicted mask is {pred.shape}, the truth {truth.shape}")
