@@ -37,7 +37,7 @@ def resize_rgb(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     if tuple(image.shape[:2]) == tuple(hw):
         return image
     pil = Image.fromarray(image).resize((int(hw[1]), int(hw[0])), Image.Resampling.BICUBIC)
-    return np.asarray(pil)
+    return np.array(pil)  # a writable copy (torch warns about read-only arrays)
 
 
 def resize_mask(mask: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
