@@ -18,7 +18,8 @@ failed stage 2      the stage-1 prompts are kept            no prompts: an empty
 refine rounds       up to `MAX_REFINE_ROUNDS`               at most 1
 split reasoning     kept beside the answer text             also rebuilt as ``<think>...</think>`` + answer
 stage-2 render      crisp look at the size sent             the reference's look at the size sent
-SAM 2               one mask, scene image                   best of 3 masks, image at the model frame (756)
+SAM 2               one mask, scene image, bf16 on CUDA     best of 3 masks, image at the model frame (756),
+                                                            float32
 truth masks         any band > 0                            ``convert("L") > 0``
 ==================  ======================================  ===============================================
 
@@ -77,6 +78,7 @@ class ProtocolProfile(BaseModel):
     feedback_look: FeedbackLook = Field(description="how the stage-2 input is drawn (`tools.render`)")
     sam_multimask: bool = Field(description="SAM 2 keeps the best-scoring of its 3 masks per prompt")
     sam_frame: Literal["scene", "model"] = Field(description="SAM 2 segments the scene image or the model-frame one")
+    sam_bf16: bool = Field(description="SAM 2 runs in bfloat16 autocast on CUDA (else float32)")
     mask_rule: MaskRule = Field(description="how an eval's truth mask images are binarised")
 
     def template(self, stage: Stage) -> str:
@@ -86,7 +88,7 @@ class ProtocolProfile(BaseModel):
     def segmenter_options(self, segmenter: str) -> dict[str, object]:
         """Return the keyword options this protocol gives a segmenter backend (SAM 2 only; none for classical)."""
         if segmenter == "sam2":
-            return {"multimask": self.sam_multimask, "frame": self.sam_frame}
+            return {"multimask": self.sam_multimask, "frame": self.sam_frame, "bf16": self.sam_bf16}
         return {}
 
     def read(
@@ -120,6 +122,7 @@ PROFILES: dict[str, ProtocolProfile] = {
         feedback_look="crisp",
         sam_multimask=False,
         sam_frame="scene",
+        sam_bf16=True,
         mask_rule="any_band",
     ),
     "socioreasoner": ProtocolProfile(
@@ -135,6 +138,7 @@ PROFILES: dict[str, ProtocolProfile] = {
         feedback_look="reference",
         sam_multimask=True,
         sam_frame="model",
+        sam_bf16=False,
         mask_rule="gray",
     ),
 }

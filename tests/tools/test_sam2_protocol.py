@@ -121,3 +121,14 @@ def test_an_unknown_frame_is_an_input_error():
 
     with pytest.raises(InputError, match="unknown SAM 2 frame"):
         _build(frame="756")
+
+
+@pytest.mark.parametrize(("protocol", "settings"), [
+    ("socioagent", (False, "scene", True)),
+    ("socioreasoner", (True, "model", False)),
+])  # fmt: skip
+def test_the_backend_config_gives_sam2_the_protocols_settings(protocol, settings):
+    from agent.backends import BackendConfig
+
+    seg = BackendConfig(segmenter="sam2:random:tiny", device="cpu", protocol=protocol).build_segmenter()
+    assert (seg.multimask, seg.frame, seg.bf16) == settings

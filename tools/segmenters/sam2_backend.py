@@ -21,7 +21,8 @@ Two settings make it segment as the SocioReasoner reference does (``--protocol s
   is resized back to the scene (``cv2.INTER_NEAREST``), as the reference's 756 -> 768 step;
 - ``multimask=True``: SAM proposes three masks per prompt and the one with the highest predicted IoU is kept;
   prompts with different point counts go through the decoder in separate batches, so no prompt is padded
-  with "not a point" entries (each mask is what a call for that prompt alone would give).
+  with "not a point" entries (each mask is what a call for that prompt alone would give);
+- ``bf16=False``: float32 on CUDA too (the reference runs SAM 2 without autocast).
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ class Sam2Segmenter:
         image_size: int | None = None,
         multimask: bool = False,
         frame: Literal["scene", "model"] = "scene",
+        bf16: bool = True,
     ) -> None:
         """Build the model and its predictor.
 
@@ -146,6 +148,7 @@ class Sam2Segmenter:
                 for one mask.
             frame: ``scene`` (segment the scene image itself) or ``model`` (segment it at the model-frame size,
                 756 for 768, and resize the masks back, as the reference does).
+            bf16: on CUDA, run in bfloat16 autocast (False: float32, as the reference runs SAM 2).
 
         Raises:
             InputError: a bad model, config, device, cache size, image size or frame.
@@ -178,6 +181,7 @@ class Sam2Segmenter:
         self.cache_size = cache_size
         self.multimask = bool(multimask)
         self.frame = frame
+        self.bf16 = bool(bf16)
         self.encode_count = 0
         self._cache: OrderedDict[str, tuple[Any, list[tuple[int, int]], tuple[int, int]]] = OrderedDict()
         self._scene_id: str | None = None
@@ -289,15 +293,16 @@ class Sam2Segmenter:
         self._scene_id, self._scene_hw = scene_id, scene_hw
 
     def _context(self) -> Any:
-        """Return the inference context: inference mode, plus bfloat16 autocast on CUDA."""
+        """Return the inference context: inference mode, plus bfloat16 autocast on CUDA unless ``bf16`` is off."""
         import contextlib
 
         torch = self._torch
         stack = contextlib.ExitStack()
         stack.enter_context(torch.inference_mode())
-        if self.device.startswith("cuda"):
+        on_cuda = self.device.startswith("cuda")
+        if on_cuda and self.bf16:
             stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
-        elif torch.set_flush_denormal(True):
+        elif not on_cuda and torch.set_flush_denormal(True):
             # Denormals make CPU matmuls many times slower (badly so with random weights). Flushing them is
             # processor-wide state, so it is switched off again when the call ends: other code in the
             # process (numpy, hypothesis) must keep IEEE subnormals.
