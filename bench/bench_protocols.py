@@ -42,7 +42,7 @@ SAM_IMAGE_SIZE = 256
 
 
 def build_segmenter(name: str, protocol: str) -> Segmenter:
-    """Build the classical segmenter, or tiny random SAM 2 (seeded weights, 256-px input) with the protocol's settings."""
+    """Build the classical segmenter, or tiny random SAM 2 (seeded, 256-px input) with the protocol's settings."""
     cfg = BackendConfig(policy="oracle-box", protocol=protocol)
     if name == "classical":
         return cfg.build_segmenter()
