@@ -4,6 +4,11 @@ Every front end builds its backends here and nowhere else: ``socio segment``, ``
 (in each worker process), and later the trainer and the MCP server. Each option is described once, in
 its field; the CLI's help text is read from these descriptions (`socioagent.options`).
 
+The protocol (``--protocol socioagent|socioreasoner``, `agent.protocol`) is chosen here too: `build` gives the
+policy (prompts, sampling defaults) and the segmenter (SAM 2 settings) the protocol's settings, `run_kwargs` hands
+it to the run, and `identity` records it with the parse mode and the effective sampling, so an eval resumed with
+another protocol, parse mode or sampling is refused.
+
 One spelling of every spec: ``--policy openai --model M`` and ``--policy openai:M`` mean the same thing
 everywhere (as do ``--segmenter sam2 --checkpoint C`` and ``--segmenter sam2:C``); giving both with
 different values is refused.
@@ -25,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.context import MAX_REFINE_ROUNDS
 from agent.policies import POLICY_NAMES, Policy, SamplingParams
+from agent.protocol import DEFAULT_PROTOCOL, PROTOCOL_NAMES, ProtocolProfile, profile
 from tools.errors import InputError
 from tools.segmenters import SEGMENTER_NAMES, Segmenter
 
@@ -63,14 +69,36 @@ class BackendConfig(BaseModel):
     checkpoint: str | None = Field(None, description="SAM 2 checkpoint: a .pt path or a pulled hub id")
     device: str = Field("auto", description="torch device for hf and sam2: auto, cpu, cuda, cuda:N")
     prompt_dir: Path | None = Field(None, description="folder of prompt templates replacing the packaged ones")
-    refine: int = Field(1, ge=0, le=MAX_REFINE_ROUNDS, description="refine rounds after localize (0 = stage 1 only)")
-    temperature: float | None = Field(None, ge=0, description="sampling temperature (default 0: greedy)")
-    top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling mass (default 1)")
-    top_k: int | None = Field(None, ge=0, description="sample among the k most likely tokens (default: no limit)")
-    max_tokens: int | None = Field(None, ge=1, description="cap on each answer's tokens (default 1024)")
+    refine: int = Field(
+        1,
+        ge=0,
+        le=MAX_REFINE_ROUNDS,
+        description="refine rounds after localize (0 = stage 1 only; socioreasoner: at most 1)",
+    )
+    protocol: str = Field(
+        DEFAULT_PROTOCOL,
+        description="socioagent (ours) or socioreasoner (the SocioReasoner reference's: its sampling defaults, "
+        "prompt structure, answer reading, SAM 2 settings, stage-2 render, one refine round, truth binarisation; "
+        "for serving SocioReasoner-3B)",
+    )
+    strict_parse: bool = Field(
+        False,
+        description="no repairs: a malformed answer is a format failure (socioagent: any answer that needed a "
+        "repair; socioreasoner: exactly what the reference's parser cannot use)",
+    )
+    temperature: float | None = Field(
+        None, ge=0, description="sampling temperature (default 0: greedy; socioreasoner: 1.0)"
+    )
+    top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling mass (default 1; socioreasoner: 0.8)")
+    top_k: int | None = Field(
+        None, ge=0, description="sample among the k most likely tokens (default: no limit; socioreasoner: 100)"
+    )
+    max_tokens: int | None = Field(
+        None, ge=1, description="cap on each answer's tokens (default 1024; socioreasoner: 2048)"
+    )
     seed: int | None = Field(None, description="seed of sampling policies and of the random-box baseline")
 
-    @field_validator("policy", "segmenter")
+    @field_validator("policy", "segmenter", "protocol")
     @classmethod
     def _strip(cls, v: str) -> str:
         return v.strip()
@@ -119,6 +147,14 @@ class BackendConfig(BaseModel):
             )
         if self.checkpoint and self.segmenter != "sam2":
             raise ValueError(f"--checkpoint is for --segmenter sam2, not {self.segmenter}")
+        if self.protocol not in PROTOCOL_NAMES:
+            raise ValueError(f"unknown --protocol {self.protocol!r}; choose one of: {', '.join(PROTOCOL_NAMES)}")
+        limit = self.profile.max_refine
+        if self.refine > limit:
+            raise ValueError(
+                f"--refine {self.refine}: the {self.protocol} protocol has at most {limit} refine round "
+                f"(the reference's one stage 2); use --refine {limit}, or 0 for stage 1 only"
+            )
         return self
 
     @classmethod
@@ -143,9 +179,18 @@ class BackendConfig(BaseModel):
         """Return the segmenter as one spec string (``classical``, ``sam2:CHECKPOINT``)."""
         return f"{self.segmenter}:{self.checkpoint}" if self.checkpoint else self.segmenter
 
+    @property
+    def profile(self) -> ProtocolProfile:
+        """The protocol's settings (`agent.protocol`)."""
+        return profile(self.protocol)
+
     def sampling(self) -> SamplingParams:
-        """Return the sampling options given (unset ones stay None: the policy's default)."""
-        return SamplingParams(**{k: getattr(self, k) for k in SamplingParams.model_fields})
+        """Return the effective sampling: for model policies the protocol's defaults overridden by the flags given.
+
+        Other policies do not sample: only a given ``--seed`` (the random-box baseline's) is returned.
+        """
+        given = SamplingParams(**{k: getattr(self, k) for k in SamplingParams.model_fields})
+        return self.profile.sampling.merged(given) if self.policy in MODEL_POLICIES else given
 
     def identity(self) -> dict[str, Any]:
         """Return what defines a run's answers (an eval's config.json): no device, no secrets."""
@@ -154,6 +199,8 @@ class BackendConfig(BaseModel):
             "base_url": self.base_url,
             "segmenter": self.segmenter_spec(),
             "refine": self.refine,
+            "protocol": self.protocol,
+            "strict_parse": self.strict_parse,
             "prompt_dir": str(self.prompt_dir.resolve()) if self.prompt_dir else None,
             "sampling": self.sampling().model_dump(exclude_none=True),
         }
@@ -176,7 +223,7 @@ class BackendConfig(BaseModel):
 
         kwargs: dict[str, Any] = {}
         if self.policy in MODEL_POLICIES:
-            kwargs = {"model": self.model, "sampling": self.sampling()}
+            kwargs = {"model": self.model, "sampling": self.sampling(), "protocol": self.protocol}
             if self.prompt_dir is not None:
                 kwargs["prompt_dir"] = self.prompt_dir
         if self.policy == "openai":
@@ -192,9 +239,10 @@ class BackendConfig(BaseModel):
         """Build the segmenter alone (see `build`)."""
         from tools.segmenters import make_segmenter
 
+        options = self.profile.segmenter_options(self.segmenter)
         if self.segmenter == "sam2":
-            return make_segmenter("sam2", checkpoint=self.checkpoint, device=self.device)
-        return make_segmenter(self.segmenter)
+            return make_segmenter("sam2", checkpoint=self.checkpoint, device=self.device, **options)
+        return make_segmenter(self.segmenter, **options)
 
 
 @dataclass
@@ -214,6 +262,22 @@ class Backends:
     def segmenter_spec(self) -> str:
         """The segmenter's spec string."""
         return self.config.segmenter_spec()
+
+    def run_kwargs(self) -> dict[str, Any]:
+        """Return the keyword arguments of `agent.run.run_query` these backends stand for.
+
+        ``run_query(scene, query, **backends.run_kwargs())`` runs with this policy and segmenter, the configured
+        refine rounds, protocol and parse mode, and records the specs.
+        """
+        return {
+            "policy": self.policy,
+            "segmenter": self.segmenter,
+            "max_rounds": self.config.refine,
+            "protocol": self.config.protocol,
+            "strict_parse": self.config.strict_parse,
+            "policy_spec": self.policy_spec,
+            "segmenter_spec": self.segmenter_spec,
+        }
 
 
 def flag(field: str) -> str:

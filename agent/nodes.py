@@ -22,8 +22,9 @@ from shapely import union_all
 from shapely.geometry import mapping
 
 from agent.context import RunContext
-from agent.parsing import parse_answer
+from agent.parsing import reference_answer_text
 from agent.policies import PolicyReply, PolicyRequest, Stage
+from agent.protocol import DEFAULT_PROTOCOL, profile
 from agent.result import FrameRecord, NodeName, StageRecord, TraceStep
 from agent.state import AgentState
 from tools.coords import box_to_pixels, point_to_pixels
@@ -51,26 +52,38 @@ def _tools(ctx: RunContext) -> ToolContext:
     return ToolContext(store=ctx.store, segmenter=ctx.segmenter)
 
 
-def read_reply(reply: PolicyReply, stage: Stage, round_: int, hw: tuple[int, int]) -> StageRecord:
-    """Parse a policy reply and convert its instances to clipped scene-pixel prompts."""
-    parsed = parse_answer(reply.text, stage, extent=reply.frame.extent(hw))
+def read_reply(
+    reply: PolicyReply,
+    stage: Stage,
+    round_: int,
+    hw: tuple[int, int],
+    protocol: str = DEFAULT_PROTOCOL,
+    strict: bool = False,
+) -> StageRecord:
+    """Parse a policy reply the protocol's way and convert its instances to scene-pixel prompts.
+
+    Under ``socioagent`` the prompts are clipped to the image (points outside their box dropped, each change a
+    warning); under ``socioreasoner`` they go on as the answer wrote them (`agent.protocol`).
+    """
+    settings = profile(protocol)
+    parsed, reading = settings.read(reply.text, stage, reply.frame.extent(hw), strict)
     prompts: list[InstancePrompt] = []
     warnings: list[str] = []
     if parsed.ok:
-        raw = []
         for item in parsed.items:
-            raw.append(InstancePrompt(
+            prompts.append(InstancePrompt(
                 box=box_to_pixels(item.box, reply.frame, hw),
                 points=[point_to_pixels(p, reply.frame, hw, label)
                         for p, label in zip(item.points, item.labels, strict=True)],
             ))  # fmt: skip
-        prompts, warnings = clip_prompts(raw, hw)
+        if not settings.as_written:
+            prompts, warnings = clip_prompts(prompts, hw)
     model_hw = list(reply.frame.model_hw) if reply.frame.model_hw else None
     return StageRecord(
-        stage=stage, round=round_, prompt=reply.prompt, raw=reply.text,
+        stage=stage, round=round_, prompt=reply.prompt, raw=reply.text, reasoning=reply.reasoning,
         frame=FrameRecord(kind=reply.frame.kind, model_hw=model_hw), ok=parsed.ok, failure=parsed.failure,
-        repairs=list(parsed.repairs), warnings=warnings, prompts=prompts, latency_s=reply.latency_s, meta=reply.meta,
-        token_ids=reply.token_ids, logprobs=reply.logprobs,
+        repairs=list(parsed.repairs), reading=reading, warnings=warnings, prompts=prompts, latency_s=reply.latency_s,
+        meta=reply.meta, token_ids=reply.token_ids, logprobs=reply.logprobs,
     )  # fmt: skip
 
 
@@ -83,10 +96,26 @@ def localize_request(scene: Scene, query: str) -> PolicyRequest:
 
 
 def refine_request(
-    scene: Scene, query: str, previous: list[InstancePrompt], feedback: list[np.ndarray], round_: int
+    scene: Scene,
+    query: str,
+    previous: list[InstancePrompt],
+    feedback: list[np.ndarray],
+    round_: int,
+    previous_text: str = "",
 ) -> PolicyRequest:
-    """Return a stage-2 request: the rendered [map, satellite] feedback images and the prompts so far."""
-    return PolicyRequest(stage="refine", query=query, scene=scene, images=feedback, previous=previous, round=round_)
+    """Return a stage-2 request: the rendered [map, satellite] feedback images and the prompts so far.
+
+    Args:
+        scene: the scene.
+        query: the query.
+        previous: the prompts so far, in scene pixels.
+        feedback: the rendered [map, satellite] images.
+        round_: the refine round (1..).
+        previous_text: the previous stage's raw answer text; its first ``<answer>`` block is what the
+            ``socioreasoner`` refine template inserts (`agent.parsing.reference_answer_text`).
+    """
+    return PolicyRequest(stage="refine", query=query, scene=scene, images=feedback, previous=previous, round=round_,
+                         previous_answer=reference_answer_text(previous_text))  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- nodes
@@ -97,7 +126,7 @@ def _localize_request(state: AgentState, ctx: RunContext) -> PolicyRequest:
 
 
 def _localize_update(ctx: RunContext, request: PolicyRequest, reply: PolicyReply, t0: float) -> dict[str, Any]:
-    record = read_reply(reply, "localize", 0, request.scene.hw)
+    record = read_reply(reply, "localize", 0, request.scene.hw, ctx.protocol, ctx.strict_parse)
     step = _step("localize", t0, 0, ok=record.ok, failure=record.failure, instances=len(record.prompts),
                  policy_s=record.latency_s)  # fmt: skip
     prompts = [p.model_dump() for p in record.prompts]
@@ -140,11 +169,30 @@ def segment(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     }
 
 
+def feedback_input(
+    scene_id: str, prompts: list[Any], mask_id: str | None, last_stage: dict[str, Any], look: Any
+) -> RenderInput:
+    """Return the render_overlay arguments of the refine stage's input after the policy call ``last_stage``.
+
+    Drawn at the size that call sent its images (``meta.sent_hw``), in the protocol's ``look``; the reference
+    look draws the boxes of the call's raw answer text.
+    """
+    sent_hw = (last_stage.get("meta") or {}).get("sent_hw")
+    return RenderInput(scene_id=scene_id, prompts=prompts, mask_ids=[mask_id] if mask_id else [],
+                       size=tuple(sent_hw) if sent_hw else None, look=look,
+                       answer_text=reference_answer_text(last_stage.get("raw", "")))  # fmt: skip
+
+
 def render(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Draw the current boxes and mask on the map and the satellite image (the refine stage's input)."""
+    """Draw the current boxes and mask on the map and the satellite image (the refine stage's input).
+
+    The images are drawn at the size the last policy call sent them (so the policy does not resize, and blur,
+    the lines), in the protocol's look: ours, or the reference's (the raw stage-1 answer's boxes, as written).
+    """
     t0 = time.perf_counter()
-    args = RenderInput(scene_id=state["scene_id"], prompts=state.get("prompts", []),
-                       mask_ids=[state["merged_mask_id"]] if state.get("merged_mask_id") else [])  # fmt: skip
+    last = state.get("stages", [])[-1:] or [{}]
+    args = feedback_input(state["scene_id"], state.get("prompts", []), state.get("merged_mask_id"), last[0],
+                          runtime.context.profile.feedback_look)  # fmt: skip
     out = REGISTRY.call("render_overlay", args, _tools(runtime.context))
     step = _step("render", t0, state.get("round", 0), images=out.image_ids)
     return {"feedback_ids": out.image_ids, "made_ids": list(out.image_ids), "trace": [step]}
@@ -154,13 +202,18 @@ def _refine_request(state: AgentState, ctx: RunContext) -> PolicyRequest:
     previous = [InstancePrompt.model_validate(p) for p in state.get("prompts", [])]
     images = [ctx.store.get_image(i) for i in state["feedback_ids"]]
     scene = ctx.store.get(state["scene_id"])
-    return refine_request(scene, state["query"], previous, images, state.get("round", 0) + 1)
+    last = state.get("stages", [])[-1:] or [{}]
+    return refine_request(scene, state["query"], previous, images, state.get("round", 0) + 1,
+                          last[0].get("raw", ""))  # fmt: skip
 
 
-def _refine_update(state: AgentState, request: PolicyRequest, reply: PolicyReply, t0: float) -> dict[str, Any]:
-    record = read_reply(reply, "refine", request.round, request.scene.hw)
-    kept = not record.ok
-    prompts = state.get("prompts", []) if kept else [p.model_dump() for p in record.prompts]
+def _refine_update(
+    state: AgentState, ctx: RunContext, request: PolicyRequest, reply: PolicyReply, t0: float
+) -> dict[str, Any]:
+    record = read_reply(reply, "refine", request.round, request.scene.hw, ctx.protocol, ctx.strict_parse)
+    kept = not record.ok and not ctx.profile.empty_on_failed_refine
+    previous = state.get("prompts", []) if kept else []
+    prompts = [p.model_dump() for p in record.prompts] if record.ok else previous
     step = _step("refine", t0, request.round, ok=record.ok, failure=record.failure, instances=len(prompts),
                  kept_previous=kept, policy_s=record.latency_s)  # fmt: skip
     return {"round": request.round, "prompts": prompts, "stages": [record.model_dump()], "trace": [step]}
@@ -169,19 +222,20 @@ def _refine_update(state: AgentState, request: PolicyRequest, reply: PolicyReply
 def refine(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Show the policy the rendered result and take its corrected boxes and points (stage 2).
 
-    If the answer cannot be used, the previous prompts are kept (and the failure is recorded), so a
-    malformed refinement never makes the result worse than stage 1.
+    If the answer cannot be used, the failure is recorded and, under ``socioagent``, the previous prompts are
+    kept, so a malformed refinement never makes the result worse than stage 1; under ``socioreasoner`` no
+    prompts are left (an empty mask), as in the reference.
     """
     t0, ctx = time.perf_counter(), runtime.context
     request = _refine_request(state, ctx)
-    return _refine_update(state, request, ctx.policy.refine(request), t0)
+    return _refine_update(state, ctx, request, ctx.policy.refine(request), t0)
 
 
 async def arefine(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Refine (stage 2) as `refine` does, without blocking the event loop."""
     t0, ctx = time.perf_counter(), runtime.context
     request = _refine_request(state, ctx)
-    return _refine_update(state, request, await ctx.policy.arefine(request), t0)
+    return _refine_update(state, ctx, request, await ctx.policy.arefine(request), t0)
 
 
 def finish(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:

@@ -54,11 +54,14 @@ class StageRecord(BaseModel):
         stage: ``localize`` or ``refine``.
         round: 0 for localize, 1.. for refine rounds.
         prompt: the text prompt the policy sent.
-        raw: the raw answer text.
+        raw: the raw answer text (what was parsed).
+        reasoning: the reasoning the server returned apart from the answer (``reasoning_content``), if any.
         frame: the answer's coordinate frame (``{"kind": ..., "model_hw": ...}``).
         ok: whether the answer was usable.
         failure: why it was not, if not.
         repairs: malformations that were tolerated (`agent.parsing.Repair` codes).
+        reading: how the answer was read: ``lenient``, ``strict``, ``reference`` or ``reference-lenient``
+            (`agent.protocol.ProtocolProfile.read`).
         warnings: what the agent changed in the parsed instances (boxes clipped to the image, ...).
         prompts: the instance prompts taken from it, in scene pixels.
         latency_s: wall time of the policy call.
@@ -71,10 +74,12 @@ class StageRecord(BaseModel):
     round: int
     prompt: str
     raw: str
+    reasoning: str | None = None
     frame: FrameRecord
     ok: bool
     failure: str | None = None
     repairs: list[str] = Field(default_factory=list)
+    reading: str = "lenient"
     warnings: list[str] = Field(default_factory=list)
     prompts: list[InstancePrompt] = Field(default_factory=list)
     latency_s: float = 0.0
@@ -115,6 +120,8 @@ class AgentResult(BaseModel):
         query: the query, verbatim.
         policy: the policy spec that answered.
         segmenter: the segmenter spec that drew the masks.
+        protocol: the protocol followed (``socioagent`` or ``socioreasoner``).
+        strict_parse: whether answers were read without repairs.
         instances: final instances (after the last refine round).
         mask: (H, W) bool union of the final instance masks (not serialised).
         mask_id: the scene store's id of that union (None when nothing was segmented).
@@ -133,6 +140,8 @@ class AgentResult(BaseModel):
     query: str
     policy: str
     segmenter: str
+    protocol: str = "socioagent"
+    strict_parse: bool = False
     instances: list[InstanceResult] = Field(default_factory=list)
     mask: np.ndarray = Field(exclude=True, repr=False)
     mask_id: str | None = None

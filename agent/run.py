@@ -11,6 +11,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent.context import RunContext
 from agent.policies import Policy
+from agent.protocol import DEFAULT_PROTOCOL, profile
 from agent.result import AgentResult, InstanceResult, StageRecord, Timings, TraceStep
 from tools.errors import InputError
 from tools.scene import Scene
@@ -31,6 +32,8 @@ def run_query(
     policy_spec: str = "",
     segmenter_spec: str = "",
     on_event: EventHandler | None = None,
+    protocol: str = DEFAULT_PROTOCOL,
+    strict_parse: bool = False,
 ) -> AgentResult:
     """Answer ``query`` on ``scene``: localize, segment, then up to ``max_rounds`` refine rounds.
 
@@ -44,14 +47,18 @@ def run_query(
         policy_spec: the policy's spec string, recorded in the result.
         segmenter_spec: the segmenter's spec string, recorded in the result.
         on_event: called with every progress event the nodes emit (``{"event": "step", "node": ...}``).
+        protocol: ``socioagent`` or ``socioreasoner`` (`agent.protocol`); the policy and segmenter must have been
+            built for it (`agent.backends.BackendConfig.build` builds all three together: ``**backends.run_kwargs()``).
+        strict_parse: read answers without repairs (`agent.protocol.ProtocolProfile.read`).
 
     Raises:
-        InputError: the query is empty or the round count is out of range.
+        InputError: the query is empty, the round count is out of range or the protocol does not match the policy.
         BackendError: the policy or segmenter backend failed after its retries.
     """
     from agent.graph import graph
 
-    ctx, store = _context(scene, query, policy, segmenter, max_rounds, store, policy_spec, segmenter_spec)
+    ctx, store = _context(scene, query, policy, segmenter, max_rounds, store, policy_spec, segmenter_spec, protocol,
+                          strict_parse)  # fmt: skip
     result = invoke(graph, {"scene_id": scene.scene_id, "query": query}, ctx, on_event=on_event)
     release_intermediates(store, result)
     return result
@@ -68,16 +75,19 @@ async def arun_query(
     policy_spec: str = "",
     segmenter_spec: str = "",
     on_event: EventHandler | None = None,
+    protocol: str = DEFAULT_PROTOCOL,
+    strict_parse: bool = False,
 ) -> AgentResult:
     """Answer ``query`` as `run_query` does, through ``graph.astream``: the policy's async methods answer.
 
     Raises:
-        InputError: the query is empty or the round count is out of range.
+        InputError: the query is empty, the round count is out of range or the protocol does not match the policy.
         BackendError: the policy or segmenter backend failed after its retries.
     """
     from agent.graph import graph
 
-    ctx, store = _context(scene, query, policy, segmenter, max_rounds, store, policy_spec, segmenter_spec)
+    ctx, store = _context(scene, query, policy, segmenter, max_rounds, store, policy_spec, segmenter_spec, protocol,
+                          strict_parse)  # fmt: skip
     t0 = time.perf_counter()
     encodes0 = segmenter.encode_count
     state: dict[str, Any] = {}
@@ -101,6 +111,8 @@ def _context(
     store: SceneStore | None,
     policy_spec: str,
     segmenter_spec: str,
+    protocol: str,
+    strict_parse: bool,
 ) -> tuple[RunContext, SceneStore]:
     if not query or not query.strip():
         raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
@@ -109,7 +121,8 @@ def _context(
         store.put(scene)  # a scene id names these pixels now, even if another scene had the id before
     ctx = RunContext(policy=policy, segmenter=segmenter, store=store, max_rounds=max_rounds,
                      policy_spec=policy_spec or getattr(policy, "name", ""),
-                     segmenter_spec=segmenter_spec or getattr(segmenter, "name", ""))  # fmt: skip
+                     segmenter_spec=segmenter_spec or getattr(segmenter, "name", ""),
+                     protocol=profile(protocol).name, strict_parse=bool(strict_parse))  # fmt: skip
     return ctx, store
 
 
@@ -158,7 +171,8 @@ def result_from_state(state: dict[str, Any], ctx: RunContext, total_s: float = 0
                       overhead_s=max(0.0, total_s - policy_s - segment_s))  # fmt: skip
     return AgentResult(
         scene_id=scene.scene_id, query=state["query"], policy=ctx.policy_spec, segmenter=ctx.segmenter_spec,
-        instances=instances, mask=mask, mask_id=merged_id, instance_masks=instance_masks, stages=stages, trace=trace,
+        protocol=ctx.protocol, strict_parse=ctx.strict_parse, instances=instances, mask=mask, mask_id=merged_id,
+        instance_masks=instance_masks, stages=stages, trace=trace,
         format_failures=sum(not s.ok for s in stages), encodes=encodes, timings=timings,
         crs=scene.georef.crs if scene.georef else None, made_ids=list(state.get("made_ids", [])),
     )  # fmt: skip

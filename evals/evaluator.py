@@ -57,7 +57,7 @@ class SampleEvaluator:
             "socio_function": sample.socio_function,
         }
         try:
-            scene = sample.load_scene()
+            scene = sample.load_scene(self.backend.profile.mask_rule)
         except InputError as e:
             return EvalRow(**about, scored=False, error=str(e))
         truth = scene.truth
@@ -69,16 +69,7 @@ class SampleEvaluator:
         result = None
         try:
             b = self.backends
-            result = run_query(
-                scene,
-                sample.query,
-                policy=b.policy,
-                segmenter=b.segmenter,
-                max_rounds=self.backend.refine,
-                store=self.store,
-                policy_spec=b.policy_spec,
-                segmenter_spec=b.segmenter_spec,
-            )
+            result = run_query(scene, sample.query, **b.run_kwargs(), store=self.store)
             pred = np.asarray(result.mask, bool)
             if pred.shape != truth.shape:
                 raise ValueError(f"the predicted mask is {pred.shape}, the truth {truth.shape}")

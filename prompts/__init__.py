@@ -3,6 +3,14 @@
 Templates use ``${name}`` placeholders (`string.Template`), so JSON examples with braces need no escaping.
 ``load_prompt("localize", query=q)`` reads ``prompts/localize.txt``; a user can point ``prompt_dir`` at a
 folder of their own templates with the same file names.
+
+Two sets ship: ``localize``/``refine`` (the ``socioagent`` protocol; placeholders ``${query}``, ``${frame_hint}``
+and, for refine, ``${boxes}``) and ``socioreasoner_localize``/``socioreasoner_refine`` (the ``socioreasoner``
+protocol: our own wording in the SocioReasoner reference's structure, with ``${query}`` and, for refine,
+``${boxes}``, the stage-1 answer text verbatim). A user who wants the reference's exact published prompt writes
+it into ``socioreasoner_localize.txt`` and ``socioreasoner_refine.txt`` in a folder of their own (with
+``${query}`` and ``${boxes}`` where the published text has its placeholders, ``$$`` for a literal ``$``) and passes
+``--prompt-dir`` that folder.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from pathlib import Path
 import socioagent  # noqa: F401  (checks on import that no other package shadows ours)
 from tools.errors import InputError
 
-PROMPT_NAMES = ("localize", "refine")
+PROMPT_NAMES = ("localize", "refine", "socioreasoner_localize", "socioreasoner_refine")
 
 
 def template_path(name: str, prompt_dir: str | Path | None = None) -> Path:
@@ -41,7 +49,10 @@ def load_prompt(name: str, prompt_dir: str | Path | None = None, **values: objec
     """
     path = template_path(name, prompt_dir)
     if not path.is_file():
-        raise InputError(f"prompt template {path} not found; a prompt folder needs {', '.join(PROMPT_NAMES)}.txt")
+        raise InputError(
+            f"prompt template {path} not found; a prompt folder needs {name}.txt (localize.txt and refine.txt for "
+            "--protocol socioagent, socioreasoner_localize.txt and socioreasoner_refine.txt for socioreasoner)"
+        )
     template = path.read_text(encoding="utf-8")
     used = placeholders(template)
     missing = used - values.keys()

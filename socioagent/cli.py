@@ -75,9 +75,7 @@ def segment(
     if not query.strip():
         raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
     b = backend.build()
-    result = run_query(scene, query, policy=b.policy, segmenter=b.segmenter, max_rounds=backend.refine,
-                       policy_spec=b.policy_spec, segmenter_spec=b.segmenter_spec,
-                       on_event=_progress_printer(quiet))  # fmt: skip
+    result = run_query(scene, query, **b.run_kwargs(), on_event=_progress_printer(quiet))
     written = write_outputs(out, scene, result)
     if json_out:
         sys.stdout.write(json.dumps(result_document(result), indent=2) + "\n")

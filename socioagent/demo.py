@@ -49,8 +49,7 @@ def run_demo(out: Path, backend: BackendConfig | None = None, query: str | None 
     truth = sample.scene.truth
     scene = replace(sample.scene, truth=None)  # the policy must not see the answer
     q = query or sample.query
-    result = run_query(scene, q, policy=b.policy, segmenter=b.segmenter, max_rounds=backend.refine,
-                       policy_spec=b.policy_spec, segmenter_spec=b.segmenter_spec)  # fmt: skip
+    result = run_query(scene, q, **b.run_kwargs())
     iou = sample_iou(*iou_counts(result.mask, truth)) if query is None else float("nan")
     written = write_outputs(out, scene, result, extra_png={"sat.png": scene.sat, "map.png": scene.map,
                                                            "truth.png": truth.astype(np.uint8) * 255})  # fmt: skip

@@ -33,6 +33,7 @@ SegOpt = Annotated[str, typer.Option(help="segmenter of the rollouts and stage-2
 CkptOpt = Annotated[str | None, typer.Option(help="SAM 2 checkpoint (with --segmenter sam2)")]
 PromptOpt = Annotated[Path | None, typer.Option(help="folder of prompt templates replacing the packaged ones")]
 QuietOpt = Annotated[bool, typer.Option(help="no progress bar")]
+ProtocolOpt = Annotated[str, typer.Option(help="agent protocol the model is trained for: socioagent or socioreasoner")]
 
 
 def _flush_denormals_for_the_process(device: str) -> None:
@@ -66,13 +67,13 @@ def _settings(model: type, values: dict[str, Any], lora: bool, lora_rank: int, p
 
 
 def _common(data: str, split: str, limit: int | None, val: int, val_split: str, seed: int, device: str,
-            segmenter: str, checkpoint: str | None) -> tuple[Any, list[Any], Any, str, str]:  # fmt: skip
+            segmenter: str, checkpoint: str | None, protocol: str) -> tuple[Any, list[Any], Any, str, str]:  # fmt: skip
     from agent.backends import BackendConfig
     from train.data import TrainData
 
     train_data = TrainData.open(data, split, limit, seed)
     held_out = list(TrainData.open(data, val_split).subset(val)) if val else []
-    backend = BackendConfig.parse(segmenter=segmenter, checkpoint=checkpoint, device=device)
+    backend = BackendConfig.parse(segmenter=segmenter, checkpoint=checkpoint, device=device, protocol=protocol)
     if device == "auto":
         import torch
 
@@ -100,6 +101,7 @@ def sft_command(
     segmenter: SegOpt = "classical",
     checkpoint: CkptOpt = None,
     prompt_dir: PromptOpt = None,
+    protocol: ProtocolOpt = "socioagent",
     quiet: QuietOpt = False,
 ) -> None:
     """Supervised warm start on both stages, answers made from the truth; writes OUT/final."""
@@ -108,8 +110,9 @@ def sft_command(
     _flush_denormals_for_the_process(device)
     cfg = _settings(SFTConfig, cfg_values, lora, lora_rank)
     train_data, held_out, seg, seg_spec, dev = _common(data, split, limit, val, val_split, cfg.seed, device,
-                                                       segmenter, checkpoint)  # fmt: skip
-    job = SFTJob(train_data, model, out, seg, seg_spec, dev, resume, held_out, prompt_dir, not quiet, eval_every)
+                                                       segmenter, checkpoint, protocol)  # fmt: skip
+    job = SFTJob(train_data, model, out, seg, seg_spec, device=dev, resume=resume, val=held_out, prompt_dir=prompt_dir,
+                 progress=not quiet, eval_every=eval_every, protocol=protocol)  # fmt: skip
     train_sft(job, cfg)
     typer.secho(f"trained model: {out / 'final'}  (metrics: {out / 'metrics.jsonl'}, {out / 'curves.png'})", err=True)
 
@@ -137,6 +140,7 @@ def grpo_command(
     segmenter: SegOpt = "classical",
     checkpoint: CkptOpt = None,
     prompt_dir: PromptOpt = None,
+    protocol: ProtocolOpt = "socioagent",
     quiet: QuietOpt = False,
 ) -> None:
     """Two-stage GRPO over the agent's own rollout (G chains per prompt); writes OUT/final."""
@@ -153,7 +157,8 @@ def grpo_command(
         cfg_values["reward"] = RewardConfig(preset=reward)  # type: ignore[arg-type]
     cfg = _settings(GRPOConfig, cfg_values, lora, lora_rank, preset)
     train_data, held_out, seg, seg_spec, dev = _common(data, split, limit, val, val_split, cfg.seed, device,
-                                                       segmenter, checkpoint)  # fmt: skip
-    job = GRPOJob(train_data, init, out, seg, seg_spec, dev, resume, held_out, prompt_dir, not quiet)
+                                                       segmenter, checkpoint, protocol)  # fmt: skip
+    job = GRPOJob(train_data, init, out, seg, seg_spec, device=dev, resume=resume, val=held_out,
+                  prompt_dir=prompt_dir, progress=not quiet, protocol=protocol)  # fmt: skip
     train_grpo(job, cfg)
     typer.secho(f"trained model: {out / 'final'}  (metrics: {out / 'metrics.jsonl'}, {out / 'curves.png'})", err=True)

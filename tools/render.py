@@ -1,9 +1,13 @@
 """Drawing: boxes, points and masks over the map and satellite images.
 
-Two looks, one module:
+Two kinds of picture, one module:
 
-- the **feedback** render (stage 2's input, as in the reference): boxes in blue, 2 px, drawn first, then
-  the coarse mask in red at alpha 0.4 over them, the same on the map and on the satellite image;
+- the **feedback** render (stage 2's input): boxes in blue drawn first, then the coarse mask in red at alpha
+  0.4 over them, the same on the map and on the satellite image, drawn at the size the images are sent to the
+  model (so no later resize blurs the lines). Two looks (`FeedbackLook`): ``crisp`` (ours: the boxes found so
+  far, a line of `_line_width` px centred on the box edge, OpenCV blending) and ``reference`` (the SocioReasoner
+  reference's ``render_image``: the boxes of the raw stage-1 answer text as written, PIL's 2-px outline inside
+  the box, the mask as an RGBA overlay alpha-composited by PIL; `render_feedback_reference`);
 - the **user** overlay: instances in distinct colours with their outlines, boxes, positive points in green
   and negative points in red, map and satellite side by side.
 
@@ -12,19 +16,25 @@ All functions are pure: images in, new images out, (H, W, 3) uint8 RGB in scene 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field
 
+from tools.images import resize_mask, resize_rgb
 from tools.registry import ToolContext, register
 from tools.schemas import Box, InstancePrompt
 
 FEEDBACK_BOX_RGB = (0, 0, 255)
 FEEDBACK_MASK_RGB = (255, 0, 0)
 FEEDBACK_ALPHA = 0.4
+REFERENCE_BOX_WIDTH = 2
+"""The reference's box outline: 2 px, inside the box (PIL ``rectangle(..., width=2)``)."""
+FeedbackLook = Literal["crisp", "reference"]
 POSITIVE_RGB = (0, 220, 0)
 NEGATIVE_RGB = (255, 40, 40)
 _PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
@@ -82,10 +92,86 @@ def tint(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int], alpha
 
 
 def render_feedback(image: np.ndarray, boxes: Sequence[Box], mask: np.ndarray | None) -> np.ndarray:
-    """Render stage 2's visual feedback on one image: blue boxes first, then the red mask at alpha 0.4."""
+    """Render stage 2's visual feedback on one image (the crisp look): blue boxes first, then the red mask at alpha 0.4.
+
+    Boxes and mask are in the pixels of ``image``; a mask of another size is resized to it (nearest).
+    """
     out = draw_boxes(image, boxes)
     if mask is not None:
-        out = tint(out, mask, FEEDBACK_MASK_RGB, FEEDBACK_ALPHA)
+        out = tint(out, resize_mask(mask, image.shape[:2]), FEEDBACK_MASK_RGB, FEEDBACK_ALPHA)
+    return out
+
+
+def reference_boxes(answer_text: str) -> list[list[Any]]:
+    """Return the boxes the reference's render reads from a stage-1 answer text.
+
+    The text is read with ``json.loads``; every object of the list with a 4-element ``bbox_2d`` is a box, as
+    written. Text that is not JSON, or holds a ``bbox_2d`` without a length, gives no boxes at all (as the
+    reference's exception handler does).
+    """
+    try:
+        data = json.loads(answer_text)
+        boxes = []
+        if isinstance(data, list):
+            for item in data:
+                if isinstance(item, dict) and "bbox_2d" in item and len(item["bbox_2d"]) == 4:
+                    boxes.append(list(item["bbox_2d"]))
+        return boxes
+    except (ValueError, TypeError, RecursionError):
+        return []
+
+
+def render_feedback_reference(image: np.ndarray, answer_text: str, mask: np.ndarray | None) -> np.ndarray:
+    """Render stage 2's visual feedback on one image as the reference does (the reference look).
+
+    The boxes of ``answer_text`` (`reference_boxes`, in the pixels of ``image``, not clipped or sorted) are drawn
+    first with PIL, a blue outline 2 px wide inside each box (PIL truncates fractional coordinates; a box PIL
+    refuses, such as one with swapped corners, is skipped); then the mask, resized to the image (nearest),
+    goes over them as red at alpha int(255 * 0.4) = 102, alpha-composited by PIL.
+
+    Args:
+        image: (H, W, 3) uint8, already at the size sent to the model.
+        answer_text: the stage-1 answer text (the inside of its first ``<answer>`` block).
+        mask: the stage-1 mask (any size; resized to the image), or None.
+    """
+    canvas = Image.fromarray(image).convert("RGBA")
+    draw = ImageDraw.Draw(canvas)
+    for b in reference_boxes(answer_text):
+        try:
+            draw.rectangle([(b[0], b[1]), (b[2], b[3])], outline=FEEDBACK_BOX_RGB, width=REFERENCE_BOX_WIDTH)
+        except (ValueError, TypeError):
+            continue
+    if mask is not None:
+        overlay = np.zeros((*image.shape[:2], 4), np.uint8)
+        overlay[resize_mask(mask, image.shape[:2])] = (*FEEDBACK_MASK_RGB, int(255 * FEEDBACK_ALPHA))
+        canvas = Image.alpha_composite(canvas, Image.fromarray(overlay, "RGBA"))
+    return np.asarray(canvas.convert("RGB"))
+
+
+def feedback_images(
+    images: Sequence[np.ndarray],
+    prompts: Sequence[InstancePrompt],
+    mask: np.ndarray | None,
+    size: tuple[int, int] | None = None,
+    look: FeedbackLook = "crisp",
+    answer_text: str = "",
+) -> list[np.ndarray]:
+    """Render the feedback on each scene image at ``size`` (the size sent to the model; None: the scene's).
+
+    Each image is first resized to ``size`` (bicubic, as the policy would resize it), so the lines are drawn at
+    the resolution the model sees. The crisp look draws ``prompts`` (scene pixels, scaled to ``size``); the
+    reference look draws the boxes of ``answer_text`` as written (they are in the pixels of ``size``).
+    """
+    out = []
+    for image in images:
+        hw = tuple(size) if size is not None else tuple(image.shape[:2])
+        small = resize_rgb(image, hw)
+        if look == "reference":
+            out.append(render_feedback_reference(small, answer_text, mask))
+            continue
+        sy, sx = hw[0] / image.shape[0], hw[1] / image.shape[1]
+        boxes = [Box(x1=p.box.x1 * sx, y1=p.box.y1 * sy, x2=p.box.x2 * sx, y2=p.box.y2 * sy) for p in prompts]
+        out.append(render_feedback(small, boxes, mask))
     return out
 
 
@@ -131,6 +217,15 @@ class RenderInput(BaseModel):
     style: Literal["feedback", "user"] = Field(
         "feedback", description="feedback: the refine stage's input look; user: a person-facing overlay"
     )
+    size: tuple[int, int] | None = Field(
+        None, description="feedback: (height, width) to draw at, the size the model is sent (default: the scene's)"
+    )
+    look: FeedbackLook = Field(
+        "crisp", description="feedback: crisp (ours) or reference (drawn as the SocioReasoner reference draws it)"
+    )
+    answer_text: str = Field(
+        "", description="feedback, reference look: the stage-1 answer text whose boxes are drawn, in `size` pixels"
+    )
 
 
 class RenderOutput(BaseModel):
@@ -144,15 +239,15 @@ def render_overlay(args: RenderInput, ctx: ToolContext) -> RenderOutput:
     """Draw boxes, points and masks over a scene's map and satellite image.
 
     The feedback style draws blue boxes and the union of the masks in red on both images, as the refine
-    stage sees them; the user style colours each instance and puts map and satellite side by side.
+    stage sees them (at ``size``, crisp or the reference's look); the user style colours each instance and puts
+    map and satellite side by side.
     """
     scene = ctx.store.get(args.scene_id)
     masks = [ctx.store.get_mask(m) for m in args.mask_ids]
     if args.style == "feedback":
         union = np.logical_or.reduce(masks) if masks else None
-        boxes = [p.box for p in args.prompts]
-        ids = [ctx.store.put_image(scene.scene_id, render_feedback(img, boxes, union), "feedback")
-               for img in (scene.map, scene.sat)]  # fmt: skip
-        return RenderOutput(image_ids=ids)
+        rendered = feedback_images([scene.map, scene.sat], args.prompts, union, args.size, args.look,
+                                   args.answer_text)  # fmt: skip
+        return RenderOutput(image_ids=[ctx.store.put_image(scene.scene_id, im, "feedback") for im in rendered])
     image = user_overlay_image(scene.map, scene.sat, args.prompts, masks)
     return RenderOutput(image_ids=[ctx.store.put_image(scene.scene_id, image, "overlay")])

@@ -51,6 +51,7 @@ class GRPOJob:
         val: held-out samples for the validation gIoU (empty: none).
         prompt_dir: prompt templates replacing the packaged ones.
         progress: show a progress bar.
+        protocol: the agent protocol the rollouts follow (`agent.protocol`; the trained model's target).
     """
 
     data: TrainData
@@ -63,6 +64,7 @@ class GRPOJob:
     val: Sequence[Sample] = ()
     prompt_dir: Path | None = None
     progress: bool = True
+    protocol: str = "socioagent"
 
 
 def rollout_seed(seed: int, step: int, index: int) -> int:
@@ -84,7 +86,8 @@ def train_grpo(job: GRPOJob, cfg: GRPOConfig, world: World | None = None) -> Pat
         )
     tm = load_trainable(job.init, job.device, lora=cfg.lora, gradient_checkpointing=cfg.gradient_checkpointing,
                         keep_reference=cfg.beta > 0 and cfg.lora is None, seed=cfg.seed)  # fmt: skip
-    policy = TransformersPolicy.from_loaded(tm.model, tm.processor, name=f"hf:{job.init}", prompt_dir=job.prompt_dir)
+    policy = TransformersPolicy.from_loaded(tm.model, tm.processor, name=f"hf:{job.init}", prompt_dir=job.prompt_dir,
+                                            protocol=job.protocol)  # fmt: skip
     updates_per_step = cfg.ppo_epochs * -(-2 * cfg.batch_size // cfg.sequences_per_update)
     optimizer, scheduler = make_optimizer(tm.trainable_parameters(), cfg, cfg.steps * updates_per_step)
     identity = {
@@ -94,9 +97,10 @@ def train_grpo(job: GRPOJob, cfg: GRPOConfig, world: World | None = None) -> Pat
         "init": str(job.init),
         "segmenter": job.segmenter_spec,
         "prompt_dir": str(job.prompt_dir) if job.prompt_dir else None,
+        "protocol": job.protocol,
         "world_size": world.size,
     }
-    rollouts = Rollouts(policy, job.segmenter, cfg)
+    rollouts = Rollouts(policy, job.segmenter, cfg, job.protocol)
     run = TrainingRun(job.out, identity, tm, optimizer, scheduler, cfg.steps, cfg.save_every, job.resume, world)
     fields = {"reward": "-", "iou": "-", "rollouts_s": "-"}
     bar = progress_bar("grpo", cfg.steps, run.step, job.progress and world.is_main, **fields)

@@ -11,8 +11,9 @@ One call, one prompt (a scene and a query), G chains:
    ``per_chain`` (the reference code): one answer per stage-1 chain, the G chains form the group, so the
    group mixes G rendered contexts; ``best_context`` (the paper's Algorithm 1): G answers sampled from the
    render of the best stage-1 answer, one context per group;
-5. the stage-2 answers segmented; a stage-2 answer that cannot be used keeps its chain's stage-1 prompts, as
-   the graph does (so its mask is stage 1's), and its format reward is 0;
+5. the stage-2 answers segmented; a stage-2 answer that cannot be used is handled as the graph does under
+   the run's protocol (socioagent: the chain's stage-1 prompts are kept, so its mask is stage 1's;
+   socioreasoner: no prompts, an empty mask), and its format reward is 0;
 6. rewards per stage (`train.rewards`), each on the masks the agent would have returned.
 
 No second copy of the agent loop: the steps above are the graph's nodes' building blocks, called G times.
@@ -26,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from agent.nodes import localize_request, read_reply, refine_request
+from agent.nodes import feedback_input, localize_request, read_reply, refine_request
 from agent.policies import PolicyReply, PolicyRequest, SamplingParams
+from agent.protocol import DEFAULT_PROTOCOL, profile
 from agent.result import StageRecord
 from tools.registry import REGISTRY, ToolContext
-from tools.render import RenderInput
 from tools.scene import Scene
 from tools.scene_store import SceneStore
 from tools.schemas import InstancePrompt
@@ -66,11 +67,16 @@ class Rollouts:
         policy: a policy with a group call that returns token ids and log-probs (`TransformersPolicy`).
         segmenter: the segmenter the agent uses (SAM 2 or classical).
         cfg: group size, sampling and rewards.
+        protocol: the run's protocol (`agent.protocol`): how answers are read, drawn and recovered from.
+        strict_parse: read answers strictly (`agent.nodes.read_reply`).
     """
 
-    def __init__(self, policy: Any, segmenter: Any, cfg: GRPOConfig) -> None:
+    def __init__(
+        self, policy: Any, segmenter: Any, cfg: GRPOConfig, protocol: str = DEFAULT_PROTOCOL, strict_parse: bool = False
+    ) -> None:
         """Hold the backends; scenes live in a small private store."""
         self.policy, self.segmenter, self.cfg = policy, segmenter, cfg
+        self.protocol, self.strict_parse, self.profile = protocol, strict_parse, profile(protocol)
         self.store = SceneStore(max_scenes=2)
         self.ctx = ToolContext(store=self.store, segmenter=segmenter)
 
@@ -99,7 +105,7 @@ class Rollouts:
             req1 = localize_request(blind, query)
             replies1 = self.policy.sample(req1, g, self.sampling(seed))
             inputs1 = self._inputs(req1, ("map", "sat"))
-            rec1 = [read_reply(r, "localize", 0, blind.hw) for r in replies1]
+            rec1 = [self._read(r, "localize", 0, blind.hw) for r in replies1]
             masks1 = [self._segment(sid, r.prompts, made) for r in rec1]
             terms1 = [localize_rewards(r.text, truth, r.frame, cfg.reward) for r in replies1]
             group1 = self._group(f"{sample_id}/1", "localize", sample_id, [inputs1] * g, replies1, terms1)
@@ -120,8 +126,9 @@ class Rollouts:
                 inputs2 = [self._inputs(req2, ("feedback-map", "feedback-sat"))] * g
             rec2, finals, terms2 = [], [], []
             for reply, parent in zip(replies2, parents, strict=True):
-                record = read_reply(reply, "refine", 1, blind.hw)
-                prompts = record.prompts if record.ok else rec1[parent].prompts
+                record = self._read(reply, "refine", 1, blind.hw)
+                fallback = [] if self.profile.empty_on_failed_refine else rec1[parent].prompts
+                prompts = record.prompts if record.ok else fallback
                 final = self._segment(sid, prompts, made)
                 rec2.append(record)
                 finals.append(final)
@@ -140,15 +147,18 @@ class Rollouts:
         made += [m.mask_id for m in out.masks] + [out.merged_mask_id]
         return self.store.get_mask(out.merged_mask_id)
 
+    def _read(self, reply: PolicyReply, stage: str, round_: int, hw: tuple[int, int]) -> StageRecord:
+        return read_reply(reply, stage, round_, hw, self.protocol, self.strict_parse)  # type: ignore[arg-type]
+
     def _refine_request(
         self, scene: Scene, query: str, record: StageRecord, mask: np.ndarray, made: list[str]
     ) -> PolicyRequest:
         mask_id = self.store.put_mask(scene.scene_id, mask)
-        out = REGISTRY.call("render_overlay", RenderInput(scene_id=scene.scene_id, prompts=record.prompts,
-                                                          mask_ids=[mask_id]), self.ctx)  # fmt: skip
+        args = feedback_input(scene.scene_id, record.prompts, mask_id, record.model_dump(), self.profile.feedback_look)
+        out = REGISTRY.call("render_overlay", args, self.ctx)
         made += [mask_id, *out.image_ids]
         images = [self.store.get_image(i) for i in out.image_ids]
-        return refine_request(scene, query, record.prompts, images, 1)
+        return refine_request(scene, query, record.prompts, images, 1, record.raw)
 
     def _inputs(self, request: PolicyRequest, image_ids: tuple[str, ...]) -> PromptInputs:
         _, inputs = self.policy.prepare_inputs(request)

@@ -4,10 +4,10 @@ Examples, two per training sample, built before training (never beside it):
 
 - stage 1: the request the graph sends (`agent.nodes.localize_request`), answered with the truth instance
   boxes (`tools.instances`, the metric's instances) in the policy's frame;
-- stage 2: the truth boxes jittered by up to ``box_jitter`` of their size, segmented by the run's segmenter
-  and rendered as the graph's render node does (`tools.render.render_feedback`), shown in the refine request
-  (`agent.nodes.refine_request`), answered with the truth boxes and ``points_per_box`` points sampled inside
-  each truth instance (away from its border).
+- stage 2: the truth boxes jittered by up to ``box_jitter`` of their size (written as a stage-1 answer),
+  segmented by the run's segmenter and rendered as the graph's render node does (`agent.nodes.feedback_input`
+  through the ``render_overlay`` tool), shown in the refine request (`agent.nodes.refine_request`), answered
+  with the truth boxes and ``points_per_box`` points sampled inside each truth instance (away from its border).
 
 Answers are written by `agent.parsing.format_answer`, with an empty ``<think></think>`` when ``think`` is set.
 The loss is the token-mean negative log-likelihood of the answer tokens (end-of-turn included), the prompt
@@ -26,17 +26,22 @@ import cv2
 import numpy as np
 from shapely import affinity
 
-from agent.nodes import localize_request, refine_request
+from agent.nodes import feedback_input, localize_request, refine_request
 from agent.parsing import ParsedItem, format_answer
 from agent.policies import PolicyRequest
-from agent.policies.messages import prepare, resize_image
+from agent.policies.messages import prepare
 from agent.policies.transformers_local import TransformersPolicy
+from agent.protocol import profile
 from evals.datasets import Sample
 from evals.progress import progress_bar
 from tools.coords import ModelFrame, box_from_pixels, xy_from_pixels
+from tools.images import resize_rgb
 from tools.instances import components
-from tools.render import render_feedback
+from tools.registry import REGISTRY, ToolContext
+from tools.scene import Scene
+from tools.scene_store import SceneStore
 from tools.schemas import Box, InstancePrompt
+from tools.segment import SegmentInput
 from tools.torch_cpu import flush_denormals
 from train.batching import Completion, batch_logprobs, prompt_inputs
 from train.config import SFTConfig
@@ -66,9 +71,9 @@ def _model_resolution(policy: TransformersPolicy, request: PolicyRequest) -> tup
     scene = request.scene
     sy, sx = h / scene.hw[0], w / scene.hw[1]
     layers = [replace(f, geometry=affinity.scale(f.geometry, sx, sy, origin=(0, 0))) for f in scene.layers]
-    small = replace(scene, sat=resize_image(scene.sat, (h, w)), map=resize_image(scene.map, (h, w)), layers=layers,
+    small = replace(scene, sat=resize_rgb(scene.sat, (h, w)), map=resize_rgb(scene.map, (h, w)), layers=layers,
                     truth=None, georef=None)  # fmt: skip
-    images = [resize_image(im, (h, w)) for im in request.images]
+    images = [resize_rgb(im, (h, w)) for im in request.images]
     previous = [InstancePrompt(box=Box(x1=p.box.x1 * sx, y1=p.box.y1 * sy, x2=p.box.x2 * sx, y2=p.box.y2 * sy))
                 for p in request.previous]  # fmt: skip
     return replace(request, scene=small, images=images, previous=previous), prepared.frame
@@ -110,11 +115,10 @@ def build_examples(
                                                            scene.hw, ndigits=0))) for b in boxes]  # fmt: skip
             out.append(SFTExample(s.id, "localize", req1, format_answer(items1, think)))
             jittered = [InstancePrompt(box=_jitter(b, cfg.box_jitter, scene.hw, rng)) for b in boxes]
-            segmenter.set_scene(blind.scene_id, blind.sat)
-            result = segmenter.predict(jittered) if jittered else None
-            mask = np.logical_or.reduce(result.masks) if result is not None and len(result.masks) else None
-            feedback = [render_feedback(im, [p.box for p in jittered], mask) for im in (blind.map, blind.sat)]
-            req2, _ = _model_resolution(policy, refine_request(blind, s.query, jittered, feedback, 1))
+            stage1 = format_answer([ParsedItem(box=tuple(box_from_pixels(p.box, frame, scene.hw, ndigits=0)))
+                                    for p in jittered], think)  # fmt: skip
+            feedback = _feedback(blind, jittered, stage1, segmenter, policy, frame)
+            req2, _ = _model_resolution(policy, refine_request(blind, s.query, jittered, feedback, 1, stage1))
             items2 = []
             for b, c in zip(boxes, comps, strict=True):
                 box = tuple(box_from_pixels(Box(x1=b[0], y1=b[1], x2=b[2], y2=b[3]), frame, scene.hw, ndigits=0))
@@ -124,6 +128,27 @@ def build_examples(
             out.append(SFTExample(s.id, "refine", req2, format_answer(items2, think)))
             update(advance=1)
     return out
+
+
+def _feedback(
+    scene: Scene,
+    prompts: list[InstancePrompt],
+    answer: str,
+    segmenter: Any,
+    policy: TransformersPolicy,
+    frame: ModelFrame,
+) -> list[np.ndarray]:
+    """Segment a stage-1 answer's prompts and render them as the graph's render node does; return [map, sat]."""
+    store = SceneStore(max_scenes=1)
+    store.put(scene)
+    ctx = ToolContext(store=store, segmenter=segmenter)
+    seg = REGISTRY.call("sam_segment", SegmentInput(scene_id=scene.scene_id, prompts=prompts), ctx)
+    sent = list(frame.model_hw) if frame.model_hw else None
+    stage = {"raw": answer, "meta": {"sent_hw": sent}}
+    look = profile(policy.protocol).feedback_look
+    args = feedback_input(scene.scene_id, prompts, seg.merged_mask_id, stage, look)
+    out = REGISTRY.call("render_overlay", args, ctx)
+    return [store.get_image(i) for i in out.image_ids]
 
 
 def _box(component: np.ndarray) -> tuple[int, int, int, int]:
@@ -161,6 +186,7 @@ class SFTJob:
     val: Sequence[Sample] = ()
     prompt_dir: Path | None = None
     progress: bool = True
+    protocol: str = "socioagent"
     eval_every: int = 100
 
 
@@ -173,7 +199,8 @@ def train_sft(job: SFTJob, cfg: SFTConfig, world: World | None = None) -> Path:
     world = world or World.from_env(job.device)
     tm = load_trainable(job.init, job.device, lora=cfg.lora, gradient_checkpointing=cfg.gradient_checkpointing,
                         seed=cfg.seed)  # fmt: skip
-    policy = TransformersPolicy.from_loaded(tm.model, tm.processor, name=f"hf:{job.init}", prompt_dir=job.prompt_dir)
+    policy = TransformersPolicy.from_loaded(tm.model, tm.processor, name=f"hf:{job.init}", prompt_dir=job.prompt_dir,
+                                            protocol=job.protocol)  # fmt: skip
     examples = build_examples(world.shard(job.data.samples), policy, job.segmenter, cfg, job.progress and world.is_main)
     per_step = max(1, cfg.batch_size // world.size)
     steps = max(1, round(cfg.epochs * len(examples) / per_step))
@@ -185,6 +212,7 @@ def train_sft(job: SFTJob, cfg: SFTConfig, world: World | None = None) -> Path:
         "init": str(job.init),
         "segmenter": job.segmenter_spec,
         "prompt_dir": str(job.prompt_dir) if job.prompt_dir else None,
+        "protocol": job.protocol,
         "world_size": world.size,
     }
     run = TrainingRun(job.out, identity, tm, optimizer, scheduler, steps, cfg.save_every, job.resume, world)

@@ -22,7 +22,8 @@ How an answer is read:
 4. A single object, a bare sequence of objects, a list wrapped in an object or a JSON string holding the list
    becomes a list of items. ``[]`` is a valid answer: nothing was found.
 5. Each item becomes a box and its points (`agent.parsing.items`); the box is clipped to ``extent`` when one
-   is given, and a box with no area left is dropped.
+   is given, and a box with no area left is dropped (``as_written=True``: the reference's reading, where every
+   point is positive and points outside their box and zero-area boxes are kept).
 6. The answer fails only when nothing usable is left of a non-empty answer; then ``failure`` is the first
    dropped item's reason.
 
@@ -93,6 +94,7 @@ def parse_answer(
     *,
     strict: bool = False,
     answer_block: AnswerBlock = "last",
+    as_written: bool = False,
 ) -> ParsedAnswer:
     """Parse a policy's answer into items, tolerating and recording common malformations.
 
@@ -105,6 +107,9 @@ def parse_answer(
             that ``json.loads`` rejects though no named repair covers it); the reference's parse.
         answer_block: which complete ``<answer>`` block to read when there are several: ``"last"`` (ours) or
             ``"first"`` (the reference's).
+        as_written: read items as the SocioReasoner reference hands them to SAM: every point is positive (a
+            third value is ignored, separate label lists too), points outside their box are kept, and a box of
+            zero width or height is kept. Use it with ``extent=None`` (no clipping) for the reference's reading.
 
     Returns:
         The parse. ``failure`` is None when the answer is usable; an empty ``items`` list is then a valid
@@ -125,7 +130,7 @@ def parse_answer(
     if answer_block not in get_args(AnswerBlock):
         raise InputError(f"answer_block must be 'last' or 'first', got {answer_block!r}")
     try:
-        parsed, standard = _parse(text, stage, extent, answer_block)
+        parsed, standard = _parse(text, stage, extent, answer_block, as_written)
     except Exception:  # a bug here must not crash the agent; the tests fuzz for it
         log.exception("parse_answer failed on %.200r", text)
         return ParsedAnswer(failure=Failure.PARSER_ERROR)
@@ -141,7 +146,7 @@ def parse_answer(
 
 
 def _parse(
-    text: Any, stage: Stage, extent: tuple[float, float] | None, answer_block: AnswerBlock
+    text: Any, stage: Stage, extent: tuple[float, float] | None, answer_block: AnswerBlock, as_written: bool
 ) -> tuple[ParsedAnswer, bool]:
     """Return the lenient parse and whether the answer's JSON was standard JSON."""
     if isinstance(text, bytes):
@@ -167,7 +172,7 @@ def _parse(
                 _, _, value, codes = found[-1]
                 notes.extend(codes)
                 notes.add(Repair.EXTRA_TEXT)
-                return _finish(value, think, stage, extent, notes), False
+                return _finish(value, think, stage, extent, notes, as_written), False
         try:
             reading = loads(body)
         except LenientJSONError as e:
@@ -176,7 +181,7 @@ def _parse(
         except RecursionError:
             return fail(Failure.BAD_JSON)
         notes.extend(reading.repairs)
-        return _finish(reading.value, think, stage, extent, notes), reading.standard
+        return _finish(reading.value, think, stage, extent, notes, as_written), reading.standard
     # No answer tags: look for the JSON after the reasoning.
     rest = remove_tags(text[after_think:], " ")
     body = strip_fences(rest, RepairLog()).strip()
@@ -192,7 +197,7 @@ def _parse(
         if "```" in rest:
             notes.add(Repair.CODE_FENCE)
         notes.add(Repair.MISSING_ANSWER_TAGS)
-        return _finish(reading.value, think, stage, extent, notes), False
+        return _finish(reading.value, think, stage, extent, notes, as_written), False
     found = find_boxlike(rest)
     if not found:
         return fail(Failure.NO_ANSWER)
@@ -201,11 +206,16 @@ def _parse(
     notes.extend(codes)
     if rest[:start].strip() or rest[end:].strip():
         notes.add(Repair.EXTRA_TEXT)
-    return _finish(value, think, stage, extent, notes), False
+    return _finish(value, think, stage, extent, notes, as_written), False
 
 
 def _finish(
-    value: Any, think: str | None, stage: Stage, extent: tuple[float, float] | None, notes: RepairLog
+    value: Any,
+    think: str | None,
+    stage: Stage,
+    extent: tuple[float, float] | None,
+    notes: RepairLog,
+    as_written: bool = False,
 ) -> ParsedAnswer:
     raw_items = as_item_list(value, notes)
     if raw_items is None:
@@ -217,7 +227,7 @@ def _finish(
     failures: list[Failure] = []
     dropped_points = 0
     for raw in raw_items:
-        item, failure, dropped = read_item(raw, stage, extent, notes)
+        item, failure, dropped = read_item(raw, stage, extent, notes, as_written)
         dropped_points += dropped
         if item is None:
             failures.append(failure or Failure.NO_BOX)

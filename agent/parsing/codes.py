@@ -27,6 +27,9 @@ class Failure(enum.StrEnum):
     """The box has zero width or height (after clipping)."""
     NEEDS_REPAIR = "needs_repair"
     """Strict mode only: the answer is usable only after the repairs listed in ``ParsedAnswer.repairs``."""
+    BAD_POINTS = "bad_points"
+    """The reference's strict reading only: an item's points are not ``[x, y, ...]`` pairs of finite numbers, so
+    the whole item is skipped (`agent.parsing.reference`)."""
     PARSER_ERROR = "parser_error"
     """A bug in the parser; logged, never expected (the tests fuzz for it)."""
 

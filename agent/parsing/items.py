@@ -4,7 +4,9 @@ Accepted shapes, each noted as a `Repair` when it is not the reference's: a box 
 ``bbox_2d`` (or ``bbox``, ``box``, ...; numbers may be strings; ``[[x1, y1], [x2, y2]]`` and ``{"x1": ...}``
 shapes too); points under ``points`` (or ``point``, ``points_2d``, ...) as ``[x, y]`` or ``[x, y, label]``
 (label 1 marks the target, 0 the background). Corners are put in order, the box is clipped to the extent when
-one is given, and a malformed point or one outside its box is dropped and counted.
+one is given, and a malformed point or one outside its box is dropped and counted. ``as_written`` reads items
+as the SocioReasoner reference passes them to SAM: ``[x, y, anything...]`` is the positive point ``[x, y]``,
+and points outside the box and zero-area boxes are kept.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def as_item_list(value: Any, log: RepairLog) -> list[Any] | None:
 
 
 def read_item(
-    raw: Any, stage: Stage, extent: tuple[float, float] | None, log: RepairLog
+    raw: Any, stage: Stage, extent: tuple[float, float] | None, log: RepairLog, as_written: bool = False
 ) -> tuple[ParsedItem | None, Failure | None, int]:
     """Read one raw answer item.
 
@@ -97,6 +99,8 @@ def read_item(
         stage: ``"refine"`` notes an item without points (`Repair.MISSING_POINTS`).
         extent: ``(width, height)`` to clip the box to; None: no clipping.
         log: where the repairs go.
+        as_written: the reference's reading: every point positive (a third value and label lists ignored),
+            points outside the box and zero-area boxes kept.
 
     Returns:
         ``(item, None, dropped points)``, or ``(None, failure, 0)`` when the item is unusable.
@@ -132,14 +136,16 @@ def read_item(
         if x1 < 0 or y1 < 0 or x2 > w or y2 > h:
             log.add(Repair.CLIPPED)
             x1, y1, x2, y2 = max(x1, 0.0), max(y1, 0.0), min(x2, float(w)), min(y2, float(h))
-    if x2 <= x1 or y2 <= y1:
+    if (x2 <= x1 or y2 <= y1) and not as_written:
         return None, Failure.EMPTY_BOX, 0
-    pts, dropped = _points(points_raw, log)
-    if isinstance(labels_raw, list) and len(labels_raw) == len(pts) and pts:
+    pts, dropped = _points(points_raw, log, as_written)
+    if as_written:
+        pts = [(x, y, 1) for x, y, _ in pts]
+    elif isinstance(labels_raw, list) and len(labels_raw) == len(pts) and pts:
         labels = [_label(v, log) for v in labels_raw]
         if all(v is not None for v in labels):
             pts = [(x, y, int(v)) for (x, y, _), v in zip(pts, labels, strict=True) if v is not None]
-    inside = [(x, y, lab) for x, y, lab in pts if x1 <= x <= x2 and y1 <= y <= y2]
+    inside = [(x, y, lab) for x, y, lab in pts if as_written or (x1 <= x <= x2 and y1 <= y <= y2)]
     dropped += len(pts) - len(inside)
     if stage == "refine" and not (has_points and inside):
         log.add(Repair.MISSING_POINTS)
@@ -241,8 +247,12 @@ def _label(x: Any, log: RepairLog) -> int | None:
     return None
 
 
-def _one_point(raw: Any, log: RepairLog) -> tuple[float, float, int] | None:
-    """Return (x, y, label) for one point in any accepted shape, or None when it is malformed."""
+def _one_point(raw: Any, log: RepairLog, as_written: bool = False) -> tuple[float, float, int] | None:
+    """Return (x, y, label) for one point in any accepted shape, or None when it is malformed.
+
+    With ``as_written`` the label is 1 whatever a third value says (the reference reads ``[x, y, ...]`` as
+    ``[x, y]``).
+    """
     if isinstance(raw, dict):
         low = _lower_keys(raw)
         if "x" not in low or "y" not in low:
@@ -255,16 +265,16 @@ def _one_point(raw: Any, log: RepairLog) -> tuple[float, float, int] | None:
             return None
         log.add(Repair.STRING_NUMBERS)
         raw = nums
-    if not isinstance(raw, list | tuple) or len(raw) not in (2, 3):
+    if not isinstance(raw, list | tuple) or (len(raw) < 2 if as_written else len(raw) not in (2, 3)):
         return None
     x, y = _to_float(raw[0], log), _to_float(raw[1], log)
-    label = _label(raw[2], log) if len(raw) == 3 else 1
+    label = _label(raw[2], log) if len(raw) == 3 and not as_written else 1
     if x is None or y is None or label is None or not (math.isfinite(x) and math.isfinite(y)):
         return None
     return x, y, label
 
 
-def _points(raw: Any, log: RepairLog) -> tuple[list[tuple[float, float, int]], int]:
+def _points(raw: Any, log: RepairLog, as_written: bool = False) -> tuple[list[tuple[float, float, int]], int]:
     """Return the well-formed points of a points value and how many were malformed."""
     if raw is None:
         return [], 0
@@ -288,7 +298,7 @@ def _points(raw: Any, log: RepairLog) -> tuple[list[tuple[float, float, int]], i
     good: list[tuple[float, float, int]] = []
     bad = 0
     for p in raw:
-        q = _one_point(p, log)
+        q = _one_point(p, log, as_written)
         if q is None:
             bad += 1
         else:

@@ -67,6 +67,9 @@ class PolicyRequest:
             rendered images with the previous boxes and mask drawn on them.
         previous: the prompts of the previous stage, in scene pixels (empty for ``localize``).
         round: 0 for localize, 1.. for refine rounds.
+        previous_answer: the previous stage's answer text as the reference inserts it into the stage-2 prompt
+            (the inside of its first ``<answer>`` block, verbatim; "" when it had none); used by the
+            ``socioreasoner`` protocol's refine template.
     """
 
     stage: Stage
@@ -75,6 +78,7 @@ class PolicyRequest:
     images: list[np.ndarray]
     previous: list[InstancePrompt] = field(default_factory=list)
     round: int = 0
+    previous_answer: str = ""
 
 
 class Usage(BaseModel):
@@ -104,6 +108,7 @@ class ReplyMeta(BaseModel):
     target: str | None = Field(None, description="the query level the rule policy read")
     seed: int | None = Field(None, description="the seed used")
     sampling: dict[str, Any] | None = Field(None, description="the sampling options sent")
+    notes: list[str] | None = Field(None, description="what the backend changed about the request (top_k refused)")
 
 
 @dataclass
@@ -111,7 +116,8 @@ class PolicyReply:
     """A policy's raw answer and how to read it.
 
     Attributes:
-        text: the raw answer text (untrusted: parse it with `agent.parsing.parse_answer`).
+        text: the raw answer text (untrusted: parse it with `agent.parsing.parse_answer`). When the server split
+            the reasoning out and the protocol rebuilds it, the full ``<think>...</think>`` + answer text.
         frame: the coordinate frame of the answer's numbers.
         prompt: the text prompt that was sent (for the trace).
         latency_s: wall time of the call.
@@ -119,6 +125,7 @@ class PolicyReply:
         token_ids: the answer's token ids, when the policy generated it token by token (hf).
         logprobs: the behaviour log-probability of each of ``token_ids`` under the sampler.
         prompt_token_ids: the prompt's token ids as the model saw them (hf).
+        reasoning: the reasoning a server returned apart from the answer (``reasoning_content``), if any.
     """
 
     text: str
@@ -129,6 +136,7 @@ class PolicyReply:
     token_ids: list[int] | None = None
     logprobs: list[float] | None = None
     prompt_token_ids: list[int] | None = None
+    reasoning: str | None = None
 
 
 @runtime_checkable

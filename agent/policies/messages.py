@@ -1,9 +1,11 @@
 """Build what a vision-language policy is shown for a stage: the prompt text and the two images in its frame.
 
 Both VLM policies (the OpenAI-compatible client and in-process transformers) go through `prepare`, so they
-send the same thing: the template text (``prompts/localize.txt`` or ``prompts/refine.txt``), the map image
+send the same thing: the template text (``prompts/localize.txt`` or ``prompts/refine.txt``; under the
+``socioreasoner`` protocol ``prompts/socioreasoner_localize.txt`` / ``..._refine.txt``), the map image
 then the satellite image, both resized *by us* to the Qwen-VL ``smart_resize`` size so that the model sees
-exactly the size we think it sees, and, for refine, the boxes found so far as clean JSON in the model frame.
+exactly the size we think it sees, and, for refine, the boxes found so far as clean JSON in the model frame
+(``socioreasoner``: the stage-1 answer text verbatim, as the reference inserts it).
 
 Frames (see `tools.coords`):
 
@@ -32,9 +34,11 @@ import numpy as np
 from PIL import Image
 
 from agent.policies import PolicyRequest
+from agent.protocol import DEFAULT_PROTOCOL, profile
 from prompts import load_prompt
 from tools.coords import FrameKind, ModelFrame, box_from_pixels, smart_resize, xy_from_pixels
 from tools.errors import InputError
+from tools.images import resize_rgb
 from tools.schemas import InstancePrompt
 
 FRAME_KINDS: tuple[FrameKind, ...] = ("pixel", "abs", "rel1000")
@@ -117,14 +121,6 @@ def frame_hint(frame: ModelFrame, sent_hw: tuple[int, int]) -> str:
     )
 
 
-def resize_image(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """Return an (H, W, 3) uint8 image resized to ``hw`` (bicubic, as the Qwen-VL processors do)."""
-    if tuple(image.shape[:2]) == tuple(hw):
-        return image
-    pil = Image.fromarray(image).resize((int(hw[1]), int(hw[0])), Image.Resampling.BICUBIC)
-    return np.asarray(pil)
-
-
 def _round(v: float) -> int:
     return round(v)
 
@@ -170,8 +166,14 @@ def prepare(
     min_pixels: int = DEFAULT_MIN_PIXELS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     prompt_dir: str | Path | None = None,
+    protocol: str = DEFAULT_PROTOCOL,
 ) -> PreparedInput:
     """Build the prompt and the resized images for a request.
+
+    Under ``socioagent`` the templates are ``localize``/``refine`` with ``${query}``, ``${frame_hint}`` and (refine)
+    ``${boxes}``, our JSON of the prompts so far. Under ``socioreasoner`` they are ``socioreasoner_localize`` /
+    ``socioreasoner_refine`` with ``${query}`` and (refine) ``${boxes}``, the previous answer text verbatim
+    (`PolicyRequest.previous_answer`), as the reference fills its templates.
 
     Args:
         request: the stage, query, scene, ``[map, satellite]`` images and (for refine) previous prompts.
@@ -179,21 +181,27 @@ def prepare(
         factor: Qwen-VL resize factor (28 or 32).
         min_pixels: smallest image area the model accepts.
         max_pixels: largest image area to send.
-        prompt_dir: a folder of ``localize.txt``/``refine.txt`` templates, or None for the packaged ones.
+        prompt_dir: a folder of the protocol's templates, or None for the packaged ones.
+        protocol: ``socioagent`` or ``socioreasoner`` (`agent.protocol`).
 
     Raises:
-        InputError: bad images, an unknown stage or frame, or a bad prompt template.
+        InputError: bad images, an unknown stage, frame or protocol, or a bad prompt template.
     """
     _check_images(request.images)
+    settings = profile(protocol)
     image_hw = request.scene.hw if request.scene is not None else tuple(request.images[1].shape[:2])
     frame, sent_hw = model_frame(frame_kind, image_hw, factor, min_pixels, max_pixels)
-    values: dict[str, object] = {"query": request.query, "frame_hint": frame_hint(frame, sent_hw)}
-    if request.stage == "refine":
-        values["boxes"] = boxes_json(request.previous, frame, image_hw)
-    elif request.stage != "localize":
+    if request.stage not in ("localize", "refine"):
         raise InputError(f"unknown policy stage {request.stage!r}; expected 'localize' or 'refine'")
-    prompt = load_prompt(request.stage, prompt_dir, **values)
-    images = [resize_image(im, sent_hw) for im in request.images]
+    values: dict[str, object] = {"query": request.query}
+    if settings.stage2_boxes == "clean_json":
+        values["frame_hint"] = frame_hint(frame, sent_hw)
+        if request.stage == "refine":
+            values["boxes"] = boxes_json(request.previous, frame, image_hw)
+    elif request.stage == "refine":
+        values["boxes"] = request.previous_answer
+    prompt = load_prompt(settings.template(request.stage), prompt_dir, **values)
+    images = [resize_rgb(im, sent_hw) for im in request.images]
     return PreparedInput(prompt=prompt, images=images, frame=frame, sent_hw=sent_hw, image_hw=image_hw)
 
 

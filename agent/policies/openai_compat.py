@@ -9,17 +9,24 @@ exponential backoff and counted in ``meta["retries"]``; anything else fails at o
 
 `OpenAIPolicy.sample` asks for ``n`` answers in one request (the ``n`` parameter), for GRPO groups.
 Sampling options (`agent.policies.SamplingParams`) map to ``temperature``, ``top_p``, ``max_tokens`` and
-``seed``; ``top_k`` is not in the OpenAI API and is sent in the body as vLLM and SGLang expect it.
+``seed``; ``top_k`` is not in the OpenAI API and is sent in the body as vLLM and SGLang expect it (a server that
+refuses the field with HTTP 400 or 422 is asked again without it, and from then on never sent it; a warning is
+logged and every reply's ``meta.notes`` says so). The defaults are the protocol's
+(`agent.protocol`): greedy and 1024 tokens for ``socioagent``, the reference's temperature 1.0, top_p 0.8,
+top_k 100 and 2048 tokens for ``socioreasoner``.
 
-Serve SocioReasoner-3B, for example, with::
+Servers that split the reasoning out of the answer (vLLM or SGLang started with a reasoning parser, hosted
+reasoning models) return it in ``message.reasoning_content`` (or ``message.reasoning``) and only the rest in
+``content``. It is kept in `PolicyReply.reasoning`; under ``socioreasoner`` the text parsed is rebuilt as
+``<think>REASONING</think>`` + content, the shape the reference reads.
 
-    vllm serve vvangfaye/SocioReasoner-3B --limit-mm-per-prompt '{"image": 2}'
-    socio segment ... --policy openai:vvangfaye/SocioReasoner-3B --base-url http://localhost:8000/v1
+Serving SocioReasoner-3B: see the README ("Serve SocioReasoner-3B with vLLM").
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -36,13 +43,15 @@ from agent.policies.messages import (
     openai_messages,
     prepare,
 )
+from agent.protocol import DEFAULT_PROTOCOL, profile
 from tools.errors import BackendError, InputError
+
+log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 """HTTP statuses worth retrying besides every 5xx."""
-
-DEFAULT_SAMPLING = SamplingParams(temperature=0.0, max_tokens=1024)
-"""Greedy answers by default, so that evaluations reproduce."""
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Message fields in which servers return split-out reasoning (vLLM, SGLang, DeepSeek: the first; some the second)."""
 
 
 class OpenAIPolicy:
@@ -67,9 +76,11 @@ class OpenAIPolicy:
         max_retries: retries after the first attempt for transient failures.
         backoff_s: first backoff; doubled after every retry, capped at ``max_backoff_s``.
         max_backoff_s: longest wait between two attempts.
-        sampling: temperature, top_p, top_k, max_tokens and seed (unset ones: greedy, 1024 tokens).
-        prompt_dir: a folder with ``localize.txt``/``refine.txt`` to use instead of the packaged templates.
+        sampling: temperature, top_p, top_k, max_tokens and seed (unset ones: the protocol's defaults).
+        prompt_dir: a folder with the protocol's templates to use instead of the packaged ones.
         extra_body: extra JSON fields for the request (server-specific options).
+        protocol: ``socioagent`` or ``socioreasoner`` (`agent.protocol`): the prompt templates, the sampling
+            defaults and whether split-out reasoning is rebuilt into the text.
 
     Raises:
         InputError: no base URL or model, or a bad frame/size setting.
@@ -92,7 +103,9 @@ class OpenAIPolicy:
         sampling: SamplingParams | None = None,
         prompt_dir: str | Path | None = None,
         extra_body: dict[str, Any] | None = None,
+        protocol: str = DEFAULT_PROTOCOL,
     ) -> None:
+        settings = profile(protocol)
         self.base_url = base_url or os.environ.get("SOCIO_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
         self.model = model or os.environ.get("SOCIO_OPENAI_MODEL")
         if not self.base_url:
@@ -124,13 +137,16 @@ class OpenAIPolicy:
         self.max_pixels, self.min_pixels, self.factor = max_pixels, min_pixels, factor
         self.timeout, self.max_retries = float(timeout), int(max_retries)
         self.backoff_s, self.max_backoff_s = float(backoff_s), float(max_backoff_s)
-        self.sampling = DEFAULT_SAMPLING.merged(sampling)
+        self.protocol = settings.name
+        self._rebuild_reasoning = settings.rebuild_reasoning
+        self.sampling = settings.sampling.merged(sampling)
         self.prompt_dir = prompt_dir
         self.extra_body = dict(extra_body or {})
         self.name = f"openai:{self.model}"
         self._client: Any = None
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self._top_k_refused = False
 
     # -- the Policy protocol ------------------------------------------------------------------------
 
@@ -170,7 +186,7 @@ class OpenAIPolicy:
         self, request: PolicyRequest, n: int = 1, sampling: SamplingParams | None = None
     ) -> tuple[PreparedInput, dict[str, Any]]:
         prepared = prepare(
-            request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, prompt_dir=self.prompt_dir
+            request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, self.prompt_dir, self.protocol
         )
         sp = self.sampling.merged(sampling)
         params: dict[str, Any] = {"model": self.model, "messages": openai_messages(prepared)}
@@ -180,7 +196,7 @@ class OpenAIPolicy:
         if n > 1:
             params["n"] = n
         extra = dict(self.extra_body)
-        if sp.top_k is not None:
+        if sp.top_k is not None and not self._top_k_refused:
             extra["top_k"] = sp.top_k
         if extra:
             params["extra_body"] = extra
@@ -195,6 +211,8 @@ class OpenAIPolicy:
             try:
                 return client.chat.completions.create(**params), attempt, time.perf_counter() - t0
             except Exception as e:
+                if self._drop_top_k(e, params):
+                    continue
                 wait = self._after_failure(e, attempt)
                 attempt += 1
                 time.sleep(wait)
@@ -220,10 +238,35 @@ class OpenAIPolicy:
                 completion = await client.chat.completions.create(**params)
                 break
             except Exception as e:
+                if self._drop_top_k(e, params):
+                    continue
                 wait = self._after_failure(e, attempt)
                 attempt += 1
                 await asyncio.sleep(wait)
         return self._reply(completion, prepared, attempt, time.perf_counter() - t0, params)
+
+    def _drop_top_k(self, error: Exception, params: dict[str, Any]) -> bool:
+        """Take ``top_k`` out of a request a server refused because of it; return True to send it again.
+
+        Servers outside vLLM/SGLang (hosted APIs) may answer HTTP 400 to the unknown field. Then it is left out of
+        this and every later request of this policy, with a warning and a note in each reply's meta.
+        """
+        import openai
+
+        extra = params.get("extra_body") or {}
+        if not (isinstance(error, openai.APIStatusError) and error.status_code in (400, 422) and "top_k" in extra):
+            return False
+        if "top_k" not in _body(error):
+            return False
+        self._top_k_refused = True
+        log.warning("the policy server at %s refused top_k (%s); sending requests without it", self.base_url,
+                    _body(error))  # fmt: skip
+        extra = {k: v for k, v in extra.items() if k != "top_k"}
+        if extra:
+            params["extra_body"] = extra
+        else:
+            params.pop("extra_body", None)
+        return True
 
     def _after_failure(self, error: Exception, attempt: int) -> float:
         """Return how long to wait before retrying ``error``, or raise a `BackendError` if it is final."""
@@ -285,6 +328,9 @@ class OpenAIPolicy:
         message = getattr(choice, "message", None)
         content = getattr(message, "content", None)
         text = content if isinstance(content, str) else ""
+        reasoning = _reasoning(message)
+        if reasoning is not None and self._rebuild_reasoning and "<think>" not in text:
+            text = f"<think>{reasoning}</think>{text}"
         usage = getattr(completion, "usage", None)
         sampling = {k: params[k] for k in ("temperature", "top_p", "max_tokens", "seed", "n") if k in params}
         sampling |= {k: v for k, v in params.get("extra_body", {}).items() if k == "top_k"}
@@ -298,8 +344,13 @@ class OpenAIPolicy:
             finish_reason=_str_or_none(getattr(choice, "finish_reason", None)),
             sent_hw=list(prepared.sent_hw),
             sampling=sampling,
+            notes=[f"top_k={self.sampling.top_k} not sent: the server refused the field"]
+            if self._top_k_refused and self.sampling.top_k is not None
+            else None,
         )
-        return PolicyReply(text=text, frame=prepared.frame, prompt=prepared.prompt, latency_s=latency, meta=meta)
+        return PolicyReply(
+            text=text, frame=prepared.frame, prompt=prepared.prompt, latency_s=latency, meta=meta, reasoning=reasoning
+        )
 
     # -- clients ------------------------------------------------------------------------------------
 
@@ -342,6 +393,15 @@ class OpenAIPolicy:
         if client is not None:
             await client.close()
         self.close()
+
+
+def _reasoning(message: Any) -> str | None:
+    """Return the reasoning a server split out of the answer, or None."""
+    for name in REASONING_FIELDS:
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _int_or_none(v: Any) -> int | None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from agent.policies import BasePolicy, PolicyReply, PolicyRequest, ReplyMeta, SamplingParams, Usage, check_group_size
 from agent.policies.messages import DEFAULT_MAX_PIXELS, PreparedInput, check_frame_kind, hf_messages, prepare
+from agent.protocol import DEFAULT_PROTOCOL, profile
 from tools.coords import ModelFrame
 from tools.errors import InputError, lazy_import
 from tools.models import looks_like_hub_id, resolve
@@ -31,9 +32,6 @@ from tools.torch_cpu import flush_denormals
 
 MODEL_FRAMES: dict[str, str] = {"qwen2_5_vl": "abs", "qwen3_vl": "rel1000", "qwen3_vl_moe": "rel1000"}
 """The frame each supported ``config.model_type`` answers in."""
-
-DEFAULT_SAMPLING = SamplingParams(temperature=0.0, max_tokens=1024)
-"""Greedy answers by default, so that evaluations reproduce."""
 
 VISION_TOKEN_KEYS = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
 """Config fields of the vision placeholder tokens, which an answer must never contain."""
@@ -50,11 +48,12 @@ class TransformersPolicy(BasePolicy):
         device: ``auto`` (cuda if available, else cpu), ``cpu``, ``cuda``, ``cuda:1``, ...
         dtype: ``auto`` (bf16 on CUDA, fp32 on CPU), ``bf16``, ``fp16`` or ``fp32``.
         frame: ``auto`` (from ``config.model_type``), or ``abs``/``rel1000``/``pixel`` to override.
-        sampling: temperature (0: greedy, the default), top_p, top_k, max_tokens (default 1024) and a torch
-            seed set before each sampled generation.
+        sampling: temperature, top_p, top_k, max_tokens and a torch seed set before each sampled generation;
+            unset ones take the protocol's defaults (socioagent: greedy, 1024 tokens).
         max_pixels: largest image area shown (further capped by the checkpoint's processor).
-        prompt_dir: a folder with ``localize.txt``/``refine.txt`` to use instead of the packaged templates.
+        prompt_dir: a folder with the protocol's templates to use instead of the packaged ones.
         generation_kwargs: extra ``generate`` arguments (e.g. ``repetition_penalty``).
+        protocol: ``socioagent`` or ``socioreasoner`` (`agent.protocol`): the templates and sampling defaults.
 
     Raises:
         InputError: no model given, or the checkpoint is missing, not pulled, unreadable or of an unsupported type.
@@ -71,7 +70,9 @@ class TransformersPolicy(BasePolicy):
         max_pixels: int = DEFAULT_MAX_PIXELS,
         prompt_dir: str | Path | None = None,
         generation_kwargs: dict[str, Any] | None = None,
+        protocol: str = DEFAULT_PROTOCOL,
     ) -> None:
+        profile(protocol)  # refuse an unknown protocol before loading any weights
         if not model:
             raise InputError("the hf policy needs --model <checkpoint folder or pulled hub id>")
         path = _resolve_checkpoint(model)
@@ -95,7 +96,8 @@ class TransformersPolicy(BasePolicy):
             ) from e
         net.to(device).eval()
         self.path = path
-        self._setup(net, processor, f"hf:{model}", model, frame, sampling, max_pixels, prompt_dir, generation_kwargs)
+        self._setup(net, processor, f"hf:{model}", model, frame, sampling, max_pixels, prompt_dir, generation_kwargs,
+                    protocol)  # fmt: skip
 
     @classmethod
     def from_loaded(
@@ -107,6 +109,7 @@ class TransformersPolicy(BasePolicy):
         sampling: SamplingParams | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         prompt_dir: str | Path | None = None,
+        protocol: str = DEFAULT_PROTOCOL,
     ) -> TransformersPolicy:
         """Wrap a model and processor already in memory (e.g. the trainer's, LoRA adapters included).
 
@@ -115,7 +118,7 @@ class TransformersPolicy(BasePolicy):
         """
         self = cls.__new__(cls)
         self.path = None
-        self._setup(model, processor, name, name, frame, sampling, max_pixels, prompt_dir, None)
+        self._setup(model, processor, name, name, frame, sampling, max_pixels, prompt_dir, None, protocol)
         return self
 
     def _setup(
@@ -129,13 +132,15 @@ class TransformersPolicy(BasePolicy):
         max_pixels: int,
         prompt_dir: str | Path | None,
         generation_kwargs: dict[str, Any] | None,
+        protocol: str = DEFAULT_PROTOCOL,
     ) -> None:
+        self.protocol = profile(protocol).name
         self.model, self.processor, self.name, self.spec = model, processor, name, spec
         self.model_type = str(getattr(model.config, "model_type", "unknown"))
         self.frame_kind = check_frame_kind(_frame_for(self.model_type, frame, spec))
         if max_pixels <= 0:
             raise InputError(f"max_pixels ({max_pixels}) must be positive")
-        self.sampling = DEFAULT_SAMPLING.merged(sampling)
+        self.sampling = profile(protocol).sampling.merged(sampling)
         self.prompt_dir = prompt_dir
         self.generation_kwargs = dict(generation_kwargs or {})
         first = next(model.parameters())
@@ -179,7 +184,7 @@ class TransformersPolicy(BasePolicy):
         from PIL import Image
 
         prepared = prepare(
-            request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, prompt_dir=self.prompt_dir
+            request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, self.prompt_dir, self.protocol
         )
         text = self.processor.apply_chat_template(hf_messages(prepared), add_generation_prompt=True, tokenize=False)
         images = [Image.fromarray(im) for im in prepared.images]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, overload
 
 from tools.errors import InputError
+from tools.images import MaskRule
 from tools.schemas import Level
 
 if TYPE_CHECKING:
@@ -42,8 +43,8 @@ DATASET_SPECS = ("synth:DIR", "socioseg:PATH", "PATH")
 class SampleSource(Protocol):
     """Where a sample's pixels are, and how to load them (picklable, so worker processes can load)."""
 
-    def load(self, sample: Sample) -> Scene:
-        """Load the sample's scene with its truth mask."""
+    def load(self, sample: Sample, mask_rule: MaskRule = "any_band") -> Scene:
+        """Load the sample's scene with its truth mask, binarised by ``mask_rule``."""
         ...
 
     def order_key(self) -> tuple:
@@ -79,15 +80,19 @@ class Sample:
     source: SampleSource
     error: str | None = None
 
-    def load_scene(self) -> Scene:
-        """Load the scene (satellite, map, layers, georef) with ``truth`` set from the mask (pixel > 0).
+    def load_scene(self, mask_rule: MaskRule = "any_band") -> Scene:
+        """Load the scene (satellite, map, layers, georef) with ``truth`` set from the mask.
+
+        Args:
+            mask_rule: how the mask image becomes the truth: ``any_band`` (any band > 0) or ``gray``
+                (``convert("L") > 0``, the reference's; `tools.images.binarize_mask`).
 
         Raises:
             InputError: a file of the sample is missing or corrupt; the message names the file and the fix.
         """
         if self.error is not None:
             raise InputError(self.error)
-        return self.source.load(self)
+        return self.source.load(self, mask_rule)
 
 
 class Dataset(Sequence[Sample]):

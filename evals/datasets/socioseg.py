@@ -17,7 +17,8 @@ A sidecar ``level`` (meta.json or the parquet column) must be ``name``, ``class`
 an error naming the file, so the runner records it as an unscored error row. A row group that pyarrow cannot
 decode (a damaged or truncated download) is an `InputError` naming the sample, the file and the row group.
 
-Masks: any nonzero pixel in any band is the target (the reference converts to gray and takes > 0).
+Masks: by default any nonzero pixel in any band is the target; ``mask_rule="gray"`` reads them as the reference
+does (``convert("L") > 0``), see `tools.images.binarize_mask`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 
 from evals.datasets import Dataset, LevelSource, Sample
 from tools.errors import DatasetNotFoundError, InputError
+from tools.images import MaskRule, binarize_mask
 from tools.query import infer_level
 from tools.schemas import Level
 
@@ -122,7 +124,7 @@ class RawSource:
         """Return the folder path (raw samples load equally fast in any order)."""
         return (self.folder,)
 
-    def load(self, sample: Sample) -> Scene:
+    def load(self, sample: Sample, mask_rule: MaskRule = "any_band") -> Scene:
         """Read the sample folder with `tools.scene.load_scene_dir` and set its truth from ``mask.png``."""
         from tools.scene import load_scene_dir
 
@@ -133,7 +135,7 @@ class RawSource:
             scene = load_scene_dir(d, scene_id=sample.id)
         except InputError as e:
             raise InputError(f"sample {sample.id!r}: {e}; re-export the sample or remove its folder {d}") from e
-        truth = _read_mask(d / "mask.png", sample)
+        truth = _read_mask(d / "mask.png", sample, rule=mask_rule)
         _check_sizes(sample, scene.sat, scene.map, truth, str(d))
         scene.truth = truth
         scene.meta.update({"dataset_source": str(d), "query": sample.query, "level": sample.level})
@@ -147,23 +149,17 @@ def _missing(sample: Sample, path: Path) -> str:
     )
 
 
-def _read_mask(source: Path | bytes, sample: Sample, where: str = "") -> np.ndarray:
+def _read_mask(source: Path | bytes, sample: Sample, where: str = "", rule: MaskRule = "any_band") -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
-            if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
-                im = im.convert("RGB")
-            arr = np.asarray(im)
+            return binarize_mask(im, rule)
     except (UnidentifiedImageError, OSError) as e:
         name = where or str(source)
         raise InputError(
             f"sample {sample.id!r}: the mask {name} is not a readable image ({e}); re-export the sample"
         ) from e
-    if arr.ndim == 3:
-        arr = arr[..., :3] if arr.shape[2] in (3, 4) else arr[..., :1]  # drop alpha
-        return np.ascontiguousarray((arr > 0).any(axis=2))
-    return np.ascontiguousarray(arr > 0)
 
 
 def _check_sizes(sample: Sample, sat: np.ndarray, map_arr: np.ndarray, truth: np.ndarray, where: str) -> None:
@@ -238,7 +234,7 @@ class ParquetSource:
         """Return (file, row group, row): loading in this order reads each row group once."""
         return (self.path, self.row_group, self.row)
 
-    def load(self, sample: Sample) -> Scene:
+    def load(self, sample: Sample, mask_rule: MaskRule = "any_band") -> Scene:
         """Decode the row's three images into a Scene with its truth mask."""
         import pyarrow as pa
 
@@ -256,7 +252,7 @@ class ParquetSource:
         sat = _decode_rgb(values["sat_image"], sample, "sat_image", where)
         map_arr = _decode_rgb(values["map_image"], sample, "map_image", where)
         mask_bytes = _image_bytes(values["mask_label"], sample, "mask_label", where)
-        truth = _read_mask(mask_bytes, sample, f"mask_label of {where}")
+        truth = _read_mask(mask_bytes, sample, f"mask_label of {where}", mask_rule)
         _check_sizes(sample, sat, map_arr, truth, where)
         meta = {"dataset_source": where, "query": sample.query, "level": sample.level}
         return Scene(sample.id, sat, map_arr, truth=truth, meta=meta)

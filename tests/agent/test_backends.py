@@ -52,7 +52,7 @@ def test_sampling_options_reach_the_policy_and_the_identity(openai_server):
     cfg = BackendConfig(policy="openai:m", base_url=server.base_url, temperature=0.7, top_k=5, seed=1)
     policy = cfg.build_policy()
     assert policy.sampling == SamplingParams(temperature=0.7, top_k=5, seed=1, max_tokens=1024)
-    assert cfg.identity()["sampling"] == {"temperature": 0.7, "top_k": 5, "seed": 1}
+    assert cfg.identity()["sampling"] == {"temperature": 0.7, "top_k": 5, "seed": 1, "max_tokens": 1024}  # effective
     assert BackendConfig(policy="random-box", seed=4).build_policy().seed == 4
 
 

@@ -61,6 +61,8 @@ def test_segment_with_an_openai_server_writes_all_outputs(files, tmp_path, opena
     (["--segmenter", "sam2"], "needs --checkpoint"),
     (["--segmenter", "sam2", "--checkpoint", "/nowhere/sam2.1_hiera_tiny.pt"], "does not exist"),
     (["--policy", "map", "--model", "x"], "not the map policy"),
+    (["--protocol", "socioreasoner", "--refine", "2"], "the socioreasoner protocol has at most 1 refine round"),
+    (["--protocol", "paper"], "unknown --protocol 'paper'"),
 ])  # fmt: skip
 def test_bad_input_exits_2_and_writes_nothing(files, tmp_path, args, message):
     out = tmp_path / "out"

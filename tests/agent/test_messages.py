@@ -17,10 +17,10 @@ from agent.policies.messages import (
     openai_messages,
     png_data_url,
     prepare,
-    resize_image,
 )
 from tools.coords import ModelFrame, box_to_pixels, xy_to_pixels
 from tools.errors import InputError
+from tools.images import resize_rgb
 from tools.scene import Scene
 from tools.schemas import Box, InstancePrompt, Point
 
@@ -130,8 +130,8 @@ class TestPrepare:
         assert prepared.image_hw == (200, 300)
         assert prepared.frame == ModelFrame(kind="abs", model_hw=(196, 308))
         assert [im.shape for im in prepared.images] == [(196, 308, 3), (196, 308, 3)]
-        np.testing.assert_array_equal(prepared.images[0], resize_image(scene.map, (196, 308)))
-        np.testing.assert_array_equal(prepared.images[1], resize_image(scene.sat, (196, 308)))
+        np.testing.assert_array_equal(prepared.images[0], resize_rgb(scene.map, (196, 308)))
+        np.testing.assert_array_equal(prepared.images[1], resize_rgb(scene.sat, (196, 308)))
         assert '"places for healthcare"' in prepared.prompt
         assert "308x196" in prepared.prompt
         assert "${" not in prepared.prompt

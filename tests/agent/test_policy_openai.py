@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from agent.policies import Policy, PolicyRequest, SamplingParams, make_policy
-from agent.policies.messages import resize_image
 from agent.policies.openai_compat import OpenAIPolicy
 from tests.fixtures.openai_server import (
     OpenAIServer,
@@ -18,6 +17,7 @@ from tests.fixtures.openai_server import (
 )
 from tools.coords import ModelFrame, smart_resize
 from tools.errors import BackendError, InputError
+from tools.images import resize_rgb
 from tools.scene import Scene
 from tools.schemas import Box, InstancePrompt
 
@@ -62,8 +62,8 @@ class TestWhatIsSent:
         assert len(images) == 2
         sent = smart_resize(200, 300)
         assert [im.shape[:2] for im in images] == [sent, sent]
-        np.testing.assert_array_equal(images[0], resize_image(scene.map, sent))
-        np.testing.assert_array_equal(images[1], resize_image(scene.sat, sent))
+        np.testing.assert_array_equal(images[0], resize_rgb(scene.map, sent))
+        np.testing.assert_array_equal(images[1], resize_rgb(scene.sat, sent))
         assert body["messages"][0]["content"][-1]["type"] == "text"  # images first, then the text
         text = request_text(body)
         assert '"places for healthcare"' in text
@@ -97,7 +97,7 @@ class TestWhatIsSent:
         text = request_text(server.chat_bodies[0])
         assert 'The boxes found so far are: [{"bbox_2d": [378, 0, 756, 378]}]' in text
         assert "Boxes (blue)" in text  # the refine template, not the localize one
-        np.testing.assert_array_equal(request_images(server.chat_bodies[0])[0], resize_image(rendered_map, (756, 756)))
+        np.testing.assert_array_equal(request_images(server.chat_bodies[0])[0], resize_rgb(rendered_map, (756, 756)))
 
     def test_rel1000_frame_for_qwen3_servers(self, openai_server):
         server = openai_server([ANSWER])

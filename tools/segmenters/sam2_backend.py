@@ -13,6 +13,16 @@ Each new scene id costs one image encode; the features of the last ``cache_size`
 alternating between scenes (eval workers, GRPO groups) does not encode again. All boxes of a `predict` call
 go through the mask decoder in one batch. On CUDA, calls run in bfloat16 autocast; on CPU in float32 with
 denormals flushed to zero (random weights are very slow otherwise).
+
+Two settings make it segment as the SocioReasoner reference does (``--protocol socioreasoner``):
+
+- ``frame="model"``: SAM is fed the scene image resized (PIL bicubic) to the Qwen2.5-VL model frame
+  (`tools.coords.smart_resize`: 756x756 for a 768x768 scene), prompts are scaled into that frame, and each mask
+  is resized back to the scene (``cv2.INTER_NEAREST``), as the reference's 756 -> 768 step;
+- ``multimask=True``: SAM proposes three masks per prompt and the one with the highest predicted IoU is kept;
+  prompts with different point counts go through the decoder in separate batches, so no prompt is padded
+  with "not a point" entries (each mask is what a call for that prompt alone would give);
+- ``bf16=False``: float32 on CUDA too (the reference runs SAM 2 without autocast).
 """
 
 from __future__ import annotations
@@ -22,11 +32,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from tools.coords import smart_resize
 from tools.errors import BackendError, InputError, lazy_import
+from tools.images import resize_mask, resize_rgb
 from tools.models import looks_like_hub_id, resolve
 from tools.schemas import InstancePrompt
 from tools.segmenters import SegmentResult, image_key
@@ -120,6 +132,9 @@ class Sam2Segmenter:
         device: str = "auto",
         cache_size: int = 4,
         image_size: int | None = None,
+        multimask: bool = False,
+        frame: Literal["scene", "model"] = "scene",
+        bf16: bool = True,
     ) -> None:
         """Build the model and its predictor.
 
@@ -130,10 +145,17 @@ class Sam2Segmenter:
             cache_size: scenes whose features are kept (at least 1).
             image_size: model input size override, a multiple of 32. Meant for random weights in tests
                 (256 encodes ~10x faster than the trained 1024); trained weights are best at their own size.
+            multimask: keep the best-scoring of SAM's three masks per prompt (the reference) instead of asking
+                for one mask.
+            frame: ``scene`` (segment the scene image itself) or ``model`` (segment it at the model-frame size,
+                756 for 768, and resize the masks back, as the reference does).
+            bf16: on CUDA, run in bfloat16 autocast (False: float32, as the reference runs SAM 2).
 
         Raises:
-            InputError: a bad model, config, device, cache size or image size.
+            InputError: a bad model, config, device, cache size, image size or frame.
         """
+        if frame not in ("scene", "model"):
+            raise InputError(f"unknown SAM 2 frame {frame!r}; use scene or model")
         torch = lazy_import("torch", "sam2")
         build_sam = lazy_import("sam2.build_sam", "sam2")
         predictor_mod = lazy_import("sam2.sam2_image_predictor", "sam2")
@@ -158,9 +180,13 @@ class Sam2Segmenter:
         self._torch = torch
         self.name = f"sam2:{model}"
         self.cache_size = cache_size
+        self.multimask = bool(multimask)
+        self.frame = frame
+        self.bf16 = bool(bf16)
         self.encode_count = 0
-        self._cache: OrderedDict[str, tuple[Any, list[tuple[int, int]]]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Any, list[tuple[int, int]], tuple[int, int]]] = OrderedDict()
         self._scene_id: str | None = None
+        self._scene_hw: tuple[int, int] = (0, 0)
         self.lock = threading.RLock()
 
     @property
@@ -182,21 +208,30 @@ class Sam2Segmenter:
                 self._restore(key)
                 return
             rgb = as_rgb_image(image)
+            scene_hw = (int(rgb.shape[0]), int(rgb.shape[1]))
+            if self.frame == "model":
+                try:
+                    rgb = resize_rgb(rgb, smart_resize(*scene_hw))
+                except ValueError as e:
+                    raise InputError(
+                        f"cannot segment a {scene_hw[1]}x{scene_hw[0]} image in the model frame: {e}"
+                    ) from e
             self._scene_id = None  # set_image resets the predictor first; stay unset if it fails
             with self._context():
                 self._predictor.set_image(rgb)
             self.encode_count += 1
-            self._cache[key] = (self._predictor._features, list(self._predictor._orig_hw))
+            self._scene_hw = scene_hw
+            self._cache[key] = (self._predictor._features, list(self._predictor._orig_hw), scene_hw)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
             self._scene_id = key
 
     def predict(self, prompts: Sequence[InstancePrompt]) -> SegmentResult:
-        """Return one mask per prompt from one batched decoder call.
+        """Return one mask per prompt from batched decoder calls.
 
         Args:
-            prompts: boxes (XYXY scene pixels) with optional points; boxes with fewer points are padded
-                with "not a point" entries (label -1).
+            prompts: boxes (XYXY scene pixels) with optional points. Without ``multimask``, one batch: boxes with
+                fewer points are padded with "not a point" entries (label -1); with it, one batch per point count.
 
         Returns:
             masks (N, H, W) bool in scene pixels, scores (N,) predicted IoU clipped to [0, 1], sources "model".
@@ -207,46 +242,68 @@ class Sam2Segmenter:
         with self.lock:
             if self._scene_id is None:
                 raise RuntimeError("call set_scene(...) first")
-            h, w = self._predictor._orig_hw[0]
+            h, w = self._scene_hw
             n = len(prompts)
             if n == 0:
                 return SegmentResult(np.zeros((0, h, w), bool), np.zeros(0, np.float32), [])
-            boxes = np.array([p.box.as_list() for p in prompts], dtype=np.float32)
-            max_points = max(len(p.points) for p in prompts)
-            coords = labels = None
-            if max_points:
-                coords = np.zeros((n, max_points, 2), dtype=np.float32)
-                labels = np.full((n, max_points), -1, dtype=np.int32)
-                for i, p in enumerate(prompts):
-                    for j, pt in enumerate(p.points):
-                        coords[i, j] = (pt.x, pt.y)
-                        labels[i, j] = pt.label
-            with self._context():
-                masks, scores, _ = self._predictor.predict(
-                    point_coords=coords, point_labels=labels, box=boxes, multimask_output=False
-                )
-            masks = np.asarray(masks).reshape(n, -1, h, w)[:, 0] > 0
-            scores = np.clip(np.nan_to_num(np.asarray(scores, dtype=np.float32).reshape(n, -1)[:, 0]), 0.0, 1.0)
+            masks = np.zeros((n, h, w), bool)
+            scores = np.zeros(n, np.float32)
+            groups = [list(range(n))]
+            if self.multimask:
+                counts = sorted({len(p.points) for p in prompts})
+                groups = [[i for i, p in enumerate(prompts) if len(p.points) == c] for c in counts]
+            for group in groups:
+                m, sc = self._decode([prompts[i] for i in group])
+                masks[group], scores[group] = m, sc
             return SegmentResult(masks=masks, scores=scores, sources=["model"] * n)
+
+    def _decode(self, prompts: Sequence[InstancePrompt]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the masks (scene pixels) and clipped scores of one batched decoder call."""
+        h, w = self._scene_hw
+        wh, ww = self._predictor._orig_hw[0]
+        sx, sy = ww / w, wh / h
+        n = len(prompts)
+        boxes = np.array([[p.box.x1 * sx, p.box.y1 * sy, p.box.x2 * sx, p.box.y2 * sy] for p in prompts], np.float32)
+        max_points = max(len(p.points) for p in prompts)
+        coords = labels = None
+        if max_points:
+            coords = np.zeros((n, max_points, 2), dtype=np.float32)
+            labels = np.full((n, max_points), -1, dtype=np.int32)
+            for i, p in enumerate(prompts):
+                for j, pt in enumerate(p.points):
+                    coords[i, j] = (pt.x * sx, pt.y * sy)
+                    labels[i, j] = pt.label
+        with self._context():
+            masks, scores, _ = self._predictor.predict(
+                point_coords=coords, point_labels=labels, box=boxes, multimask_output=self.multimask
+            )
+        masks = np.asarray(masks).reshape(n, -1, wh, ww) > 0
+        scores = np.nan_to_num(np.asarray(scores, dtype=np.float32).reshape(n, -1))
+        best = np.argmax(scores, axis=1) if self.multimask else np.zeros(n, int)
+        picked = masks[np.arange(n), best]
+        if (wh, ww) != (h, w):
+            picked = np.stack([resize_mask(m, (h, w)) for m in picked])
+        return picked, np.clip(scores[np.arange(n), best], 0.0, 1.0)
 
     def _restore(self, scene_id: str) -> None:
         """Put a cached scene's features back into the predictor (its private state, as set_image leaves it)."""
-        features, orig_hw = self._cache[scene_id]
+        features, orig_hw, scene_hw = self._cache[scene_id]
         self._cache.move_to_end(scene_id)
         p = self._predictor
         p._features, p._orig_hw, p._is_image_set, p._is_batch = features, list(orig_hw), True, False
-        self._scene_id = scene_id
+        self._scene_id, self._scene_hw = scene_id, scene_hw
 
     def _context(self) -> Any:
-        """Return the inference context: inference mode, plus bfloat16 autocast on CUDA."""
+        """Return the inference context: inference mode, plus bfloat16 autocast on CUDA unless ``bf16`` is off."""
         import contextlib
 
         torch = self._torch
         stack = contextlib.ExitStack()
         stack.enter_context(torch.inference_mode())
-        if self.device.startswith("cuda"):
+        on_cuda = self.device.startswith("cuda")
+        if on_cuda and self.bf16:
             stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
-        else:
+        elif not on_cuda:
             stack.enter_context(flush_denormals(self.device))
         return stack
 
