@@ -63,7 +63,7 @@ def sft_run(tmp_path_factory, synth_data, tiny_qwen25vl_path) -> Path:
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     try:
-        cfg = SFTConfig(epochs=60, batch_size=8, micro_batch_size=8, learning_rate=3e-3, warmup_steps=10, think=True,
+        cfg = SFTConfig(epochs=120, batch_size=8, micro_batch_size=8, learning_rate=3e-3, warmup_steps=10, think=True,
                         save_every=1000)  # fmt: skip
         data = TrainData.open(f"synth:{synth_data}", "train")
         train_sft(SFTJob(data, str(tiny_qwen25vl_path), out, make_segmenter("classical"), "classical",

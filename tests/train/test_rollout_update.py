@@ -124,6 +124,9 @@ def test_two_gloo_processes_make_the_same_update_as_one_on_the_combined_batch(sf
     assert a.keys() == b.keys() and a
     start = {n: p for n, p in load_trainable(str(sft_run), lora=LoRASettings(rank=4, alpha=8, dropout=0.0),
                                              seed=0).model.named_parameters() if p.requires_grad}  # fmt: skip
-    assert any(not torch.equal(a[n], start[n]) for n in a)  # the update did something
-    for n in a:
-        assert torch.allclose(a[n], b[n], atol=1e-6, rtol=1e-5), n
+    moved = max(float((a[n] - start[n]).abs().max()) for n in a)
+    assert moved > 1e-3  # the updates did something
+    # float sums in another order differ by rounding, which Adam's normalised steps carry over: compare with
+    # the size of the update itself
+    diff = max(float((a[n] - b[n]).abs().max()) for n in a)
+    assert diff <= 1e-3 * moved, (diff, moved)
