@@ -1,4 +1,4 @@
-"""A real learning test: minutes of SFT then GRPO on 8 SynthCity scenes raise the reward far above the untrained model's."""
+"""A real learning test: SFT then GRPO on 8 SynthCity scenes raise the reward far above the untrained model."""
 
 import json
 
