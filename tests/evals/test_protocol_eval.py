@@ -41,7 +41,7 @@ def test_socioreasoner_evals_binarise_the_truth_as_the_reference(faint, tmp_path
         out = tmp_path / protocol
         run_eval(EvalConfig(data=str(data), out=out, backend=BackendConfig(policy="oracle-box", protocol=protocol)),
                  progress=False)  # fmt: skip
-        rows[protocol] = {r["id"]: r for r in read_results(out / RESULTS)}
+        rows[protocol] = {r.id: r.model_dump() for r in read_results(out / RESULTS)}
     assert rows["socioagent"]["s000"]["union"] > 0  # the oracle finds the faint target
     assert rows["socioreasoner"]["s000"]["union"] == 0 and rows["socioreasoner"]["s000"]["iou"] == 1.0  # no target
     for sid in ("s001", "s002"):  # plain 0/255 masks: the same under both rules

@@ -375,7 +375,7 @@ def test_agent_crash_on_an_empty_truth_scores_zero_and_a_successful_empty_answer
 class _UnlabelledSource:
     """A sample source whose scenes come without a truth mask (an unlabelled dataset)."""
 
-    def load(self, sample):
+    def load(self, sample, mask_rule="any_band"):
         return _scene(scene_id=sample.id)
 
     def order_key(self):
