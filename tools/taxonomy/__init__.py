@@ -66,9 +66,9 @@ CLASSES: dict[str, SocioClass] = _index(CORE_CLASSES + OSM_PLACE_CLASSES + OSM_S
 """Every socio-class by key: SynthCity's 17 first, in their fixed order, then OSM's vocabulary."""
 
 OSM_KEY_ORDER: tuple[str, ...] = (
-    "amenity", "healthcare", "emergency", "shop", "tourism", "leisure", "office", "historic", "public_transport",
-    "railway", "highway", "aeroway", "power", "man_made", "military", "boundary", "landuse", "natural", "waterway",
-    "place", "building",
+    "amenity", "healthcare", "emergency", "shop", "tourism", "leisure", "office", "historic", "railway",
+    "public_transport", "highway", "aeroway", "power", "man_made", "military", "boundary", "landuse", "natural",
+    "waterway", "place", "building",
 )  # fmt: skip
 """The order in which `class_for_osm` reads a feature's keys: what a place is used for before what it is built as."""
 
