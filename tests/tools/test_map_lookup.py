@@ -34,10 +34,16 @@ def test_function_lookup_spans_classes_and_skips_roads(scene):
     assert by_name.level == "name" and by_name.features == []  # a road is never a place
 
 
-@pytest.mark.parametrize("query", ["xq zzv", "asdf", "a place to pray"])
+@pytest.mark.parametrize("query", ["xq zzv", "asdf", "stuff over there"])
 def test_unrecognised_or_ambiguous_queries_return_nothing(scene, query):
     out = lookup(scene, MapLookupInput(scene_id="s", query=query))
     assert out.level == "unknown" and out.features == []
+
+
+def test_a_place_to_pray_is_read_now_that_the_taxonomy_has_worship(scene):
+    out = lookup(scene, MapLookupInput(scene_id="s", query="a place to pray"))
+    assert (out.level, out.features) == ("class", [])  # the town has no place of worship
+    assert "place_of_worship" in out.interpretation
 
 
 def test_tool_through_registry(scene):

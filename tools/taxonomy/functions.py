@@ -70,7 +70,7 @@ FUNCTIONS: dict[str, SocioFunction] = {
         SocioFunction(
             "accommodation",
             "places to stay",
-            ("accommodation", "places to stay", "somewhere to stay", "lodging", "lodgings", "overnight stay"),
+            ("accommodation", "places to stay", "lodging", "lodgings", "overnight stay"),
             "hotels, hostels, guest houses and camp sites where travellers sleep",
         ),
         SocioFunction(
