@@ -122,22 +122,34 @@ def _areas(img: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle) -> Non
             cv2.fillPoly(img, pts, colour, cv2.LINE_AA, SHIFT)
 
 
+def _with_holes(geom: object) -> list[list[np.ndarray]]:
+    """Return each polygon of a geometry as its exterior followed by its holes (fillPoly leaves the holes out)."""
+    polys = [geom] if isinstance(geom, Polygon) else list(geom.geoms) if isinstance(geom, MultiPolygon) else []
+    return [
+        [cv_pts(np.asarray(p.exterior.coords)), *(cv_pts(np.asarray(r.coords)) for r in p.interiors)] for p in polys
+    ]
+
+
 def _water_and_buildings(img: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle, gsd: float) -> None:
-    """Draw water (areas filled, rivers and streams as lines by their width) and then building footprints."""
+    """Draw water (areas filled, rivers and streams as lines by their width) and then building footprints.
+
+    Unlike land-use fills, these keep their holes: an island in a lake, a courtyard in a city block.
+    """
     for f in layers:
         if f.kind != "water":
             continue
-        pts = [cv_pts(p) for p in _polys(f.geometry)]
-        if pts:
-            cv2.fillPoly(img, pts, st.water, cv2.LINE_AA, SHIFT)
+        for rings in _with_holes(f.geometry):
+            cv2.fillPoly(img, rings, st.water, cv2.LINE_AA, SHIFT)
         width_m = WATERWAY_WIDTHS_M.get(str(f.props.get("waterway", "")), 3.0)
         width = int(np.clip(round(width_m / gsd), 2, 30))
         for ln in _lines(f.geometry):
             cv2.polylines(img, [cv_pts(ln)], False, st.water, width, cv2.LINE_AA, SHIFT)
-    buildings = [cv_pts(p) for f in layers if f.kind == "building" for p in _polys(f.geometry)]
-    if buildings:
-        cv2.fillPoly(img, buildings, st.building, cv2.LINE_AA, SHIFT)
-        cv2.polylines(img, buildings, True, st.building_outline, 1, cv2.LINE_AA, SHIFT)
+    for f in layers:
+        if f.kind != "building":
+            continue
+        for rings in _with_holes(f.geometry):
+            cv2.fillPoly(img, rings, st.building, cv2.LINE_AA, SHIFT)
+            cv2.polylines(img, rings, True, st.building_outline, 1, cv2.LINE_AA, SHIFT)
 
 
 def _roads(img: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle, gsd: float) -> None:

@@ -65,7 +65,7 @@ def frame_in_crs(gdf: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
 def window_polygon(transform: Affine, hw: tuple[int, int]) -> Polygon:
     """Return a raster window's outline in its CRS (the four pixel corners through the transform)."""
     h, w = hw
-    return Polygon([transform * (0, 0), transform * (w, 0), transform * (w, h), transform * (0, h)])
+    return Polygon([transform @ (0, 0), transform @ (w, 0), transform @ (w, h), transform @ (0, h)])
 
 
 def layers_for_window(
@@ -111,3 +111,31 @@ def layers_for_window(
             feature.props = {**road_render_props(feature.props), **feature.props}
         out.append(feature)
     return out
+
+
+def require_overlap(gdf: gpd.GeoDataFrame, transform: Affine, crs: Any, hw: tuple[int, int], source: str) -> None:
+    """Raise `InputError` when no feature of a vector frame meets a raster (or window); call it once per raster.
+
+    Args:
+        gdf: the vector frame.
+        transform: the raster's affine transform.
+        crs: the raster's CRS.
+        hw: the raster's (height, width).
+        source: the vector file, named in the message.
+
+    Raises:
+        InputError: the frame is empty, or none of its features meets the raster: the message gives both extents
+            in lon/lat and the likely fixes.
+    """
+    frame = frame_in_crs(gdf, crs)
+    outline = window_polygon(transform, hw)
+    if len(frame) and len(frame.sindex.query(outline, predicate="intersects")):
+        return
+    raster = gpd.GeoSeries([outline], crs=_crs(crs)).to_crs("EPSG:4326").total_bounds
+    vectors = frame.to_crs("EPSG:4326").total_bounds if len(frame) else None
+    where = ", ".join(f"{v:.5f}" for v in vectors) if vectors is not None else "no features at all"
+    raise InputError(
+        f"vector file {source} does not overlap the raster: its features lie at lon/lat {where}, the raster covers "
+        f"{', '.join(f'{v:.5f}' for v in raster)}; give vectors of the same area, or check the raster's CRS "
+        "(a raster without one cannot be placed on lon/lat vectors)"
+    )
