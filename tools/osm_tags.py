@@ -56,7 +56,6 @@ LINEAR_VALUES: dict[str, frozenset[str]] = {
     "boundary": frozenset(("administrative", "political", "postal_code", "census")),
     "leisure": frozenset(("track",)),
     "historic": frozenset(("citywalls",)),
-    "barrier": frozenset(),
 }
 """Values of area keys that are lines even on a closed way (a closed ``leisure=track`` is a running track)."""
 

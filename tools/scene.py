@@ -154,8 +154,9 @@ def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | N
     """Read vector layers (GeoJSON, GeoPackage, ...) and convert them to image pixels.
 
     With georeferencing, features are reprojected to the scene CRS and then to pixels; without it, their
-    coordinates are taken to be image pixels already. The file is read by `tools.vectors` (``name``, ``class``,
-    ``function`` and ``kind`` columns when present; otherwise the class comes from OSM tags).
+    coordinates are taken to be image pixels already. The file is read by `tools.vectors` (an OSM extract, or a
+    file whose ``name``, ``class``, ``function`` and ``kind`` columns are used when present; otherwise the class
+    comes from OSM tags).
 
     Args:
         path: the vector file.
@@ -167,10 +168,11 @@ def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | N
             are in a projected CRS, or (GeoJSON without a CRS counts as lon/lat) none of their features lies
             inside the image when read as pixels.
     """
-    from tools.vectors import frame_from_file, read_vector_file  # geopandas loads on first use, not with scenes
+    from tools.osm_read import read_osm  # geopandas and osmium load on first use, not with every scene
+    from tools.vectors import frame_from_file, is_osm_file, read_vector_file
 
     p = Path(path)
-    gdf = read_vector_file(p)
+    gdf = read_osm(p) if is_osm_file(p) else read_vector_file(p)
     if georef is not None and gdf.crs is not None:
         gdf = gdf.to_crs(georef.crs)
     elif georef is None and gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_projected:
@@ -185,7 +187,7 @@ def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | N
             f"coordinates (their bounds are {x0}, {y0}, {x1}, {y1}: map coordinates?); give a georeferenced GeoTIFF "
             "satellite image, or layers in pixel coordinates"
         )
-    frame = frame_from_file(gdf)
+    frame = gdf if is_osm_file(p) else frame_from_file(gdf)
     features: list[LayerFeature] = []
     for i, row in enumerate(frame.drop(columns="geometry").to_dict("records")):
         geom = frame.geometry.iloc[i]

@@ -52,10 +52,6 @@ def _present(v: object) -> bool:
     return v is not None and not (isinstance(v, float) and np.isnan(v))
 
 
-def _crs_name(crs: Any) -> str:
-    return crs.to_string() if crs is not None else "none"
-
-
 def read_vector_file(path: str | Path) -> gpd.GeoDataFrame:
     """Read every layer of a GeoJSON, GeoPackage, Shapefile or FlatGeobuf file as one raw GeoDataFrame.
 
@@ -160,9 +156,8 @@ def read_vectors(
             "geopandas `gdf.set_crs(...)`), or give GeoJSON in lon/lat"
         )
     frame = frame_from_file(raw)
-    frame.attrs["dropped"] = []
     if bbox is not None:
         window = _bbox_geometry(bbox, bbox_crs, raw.crs, str(p))
         frame = frame[frame.intersects(window)].reset_index(drop=True)
-        frame.attrs["dropped"] = []
+    frame.attrs["dropped"] = []
     return frame

@@ -130,3 +130,16 @@ def test_the_map_is_aligned_with_buildings_water_and_area_markers(osm):
     assert markers and all(f.props["marks"] in {g.id for g in layers} for f in markers)
     names = {f.name for f in drawn if f.kind == "poi"}
     assert "Kaisaniemen puisto" in names or any("Ateneum" in n for n in names)
+
+
+def test_a_scene_reads_an_osm_extract_as_its_layers(osm):
+    """`socio segment --layers city.osm.pbf` goes through the same reader: features land where the window puts them."""
+    from tools.coords import GeoRef
+    from tools.scene import read_layers
+
+    t = window("EPSG:32635", 0.6)
+    layers = {f.id: f for f in read_layers(HELSINKI, GeoRef("EPSG:32635", t), SIZE)}
+    assert len(layers) == len(osm)  # not clipped: every feature, in the scene's pixels
+    cut = [f for f in layers_for_window(osm, t, "EPSG:32635", SIZE) if f.kind == "poi"]
+    assert cut and all(layers[f.id].geometry.equals_exact(f.geometry, 1e-9) for f in cut)
+    assert all(layers[f.id].cls == f.cls and layers[f.id].props == f.props for f in cut)
