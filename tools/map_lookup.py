@@ -15,7 +15,7 @@ from tools.query import QueryTarget, best_name_matches, interpret_query, match_c
 from tools.registry import ToolContext, register
 from tools.scene import LayerFeature, Scene
 from tools.schemas import Box, Feature, Level, Point
-from tools.taxonomy import CLASSES, FUNCTIONS
+from tools.taxonomy import CLASSES, FUNCTIONS, matches_class
 
 
 def features_for(target: QueryTarget, features: Sequence[LayerFeature], query: str = "") -> list[LayerFeature]:
@@ -24,8 +24,8 @@ def features_for(target: QueryTarget, features: Sequence[LayerFeature], query: s
     match target.level:
         case "name":
             return [f for f, _ in best_name_matches(query or target.name or "", candidates)]
-        case "class":
-            return [f for f in candidates if f.cls == target.cls]
+        case "class":  # the class, the classes that are kinds of it, and for "building" every building
+            return [f for f in candidates if target.cls is not None and matches_class(target.cls, f.cls, f.kind)]
         case "function":
             return [f for f in candidates if f.function == target.function]
         case _:
@@ -48,7 +48,9 @@ class MapLookupInput(BaseModel):
     scene_id: str = Field(description="the scene whose map layers to search")
     query: str | None = Field(None, description="free text: a place name, a class ('schools') or a function")
     name: str | None = Field(None, description="a place name, matched fuzzily")
-    cls: str | None = Field(None, description=f"a socio-class key: {', '.join(CLASSES)}")
+    cls: str | None = Field(
+        None, description=f"a socio-class key or name ({len(CLASSES)} kinds of place: school, park, supermarket, ...)"
+    )
     function: str | None = Field(None, description=f"a socio-function key: {', '.join(FUNCTIONS)}")
     kinds: list[Literal["poi", "landuse", "building", "other"]] = Field(
         default_factory=lambda: ["poi", "landuse"], description="which feature kinds to return"

@@ -1,15 +1,16 @@
 """Render a digital map image from vector layers (in image pixels), in a map style (`tools.map_style`).
 
-The map shows exactly what the layers say: land-use fills and water, roads by hierarchy with casings,
-railways, POI markers with a small pictogram per socio-function, POI name labels (placed beside the marker,
-never over another label) and road names along the roads. Place outlines are never drawn: only the
-land-use fills that the layers carry (in SynthCity they do not follow the true site boundaries).
+The map shows exactly what the layers say: land-use fills, water (areas and rivers), building footprints, roads
+by hierarchy with casings, railways, POI markers with a small pictogram per socio-function, POI name labels
+(placed beside the marker, never over another label) and road names along the roads. Place outlines are never
+drawn: only the land-use fills that the layers carry (in SynthCity they do not follow the true site boundaries).
 
 The layers are `tools.scene.LayerFeature` s, whatever their source (SynthCity's generator, OSM, a vector
 file), with geometries in the output image's pixels. What the renderer reads from them: ``kind`` (``landuse``,
-``road``, ``poi``, ``other``), ``cls``, ``function`` and ``name``, and the properties ``landuse`` (``water``),
-``road_class`` (``arterial``, ``collector``, ``local``), ``width_m`` (road width in metres), ``railway``
-(``rail``) and ``category`` (the marker colour of a POI of no socio-class).
+``water``, ``building``, ``road``, ``poi``, ``other``), ``cls``, ``function`` and ``name``, and the properties
+``landuse`` (``water``), ``waterway`` (the width of a water line), ``road_class`` (``arterial``,
+``collector``, ``local``), ``width_m`` (road width in metres), ``railway`` (``rail``) and ``category`` (the
+marker colour of a POI of no socio-class).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from tools.scene import LayerFeature
 from tools.subpixel import SHIFT, cv_pts
 
 _ROAD_ORDER = ("local", "collector", "arterial")
+
+WATERWAY_WIDTHS_M: dict[str, float] = {"river": 14.0, "canal": 10.0, "stream": 3.0, "ditch": 1.5, "drain": 1.5}
+"""Drawn width of a water line by its ``waterway`` property, in metres (others 3 m)."""
 
 
 @lru_cache(maxsize=16)
@@ -85,6 +89,7 @@ def render_map(
     img = np.empty((h, w, 3), np.uint8)
     img[:] = st.background
     _areas(img, layers, st)
+    _water_and_buildings(img, layers, st, gsd)
     _roads(img, layers, st, gsd)
     pil = Image.fromarray(img)
     draw = ImageDraw.Draw(pil)
@@ -115,6 +120,36 @@ def _areas(img: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle) -> Non
         pts = [cv_pts(p) for p in _polys(f.geometry)]
         if pts:
             cv2.fillPoly(img, pts, colour, cv2.LINE_AA, SHIFT)
+
+
+def _with_holes(geom: object) -> list[list[np.ndarray]]:
+    """Return each polygon of a geometry as its exterior followed by its holes (fillPoly leaves the holes out)."""
+    polys = [geom] if isinstance(geom, Polygon) else list(geom.geoms) if isinstance(geom, MultiPolygon) else []
+    return [
+        [cv_pts(np.asarray(p.exterior.coords)), *(cv_pts(np.asarray(r.coords)) for r in p.interiors)] for p in polys
+    ]
+
+
+def _water_and_buildings(img: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle, gsd: float) -> None:
+    """Draw water (areas filled, rivers and streams as lines by their width) and then building footprints.
+
+    Unlike land-use fills, these keep their holes: an island in a lake, a courtyard in a city block.
+    """
+    for f in layers:
+        if f.kind != "water":
+            continue
+        for rings in _with_holes(f.geometry):
+            cv2.fillPoly(img, rings, st.water, cv2.LINE_AA, SHIFT)
+        width_m = WATERWAY_WIDTHS_M.get(str(f.props.get("waterway", "")), 3.0)
+        width = int(np.clip(round(width_m / gsd), 2, 30))
+        for ln in _lines(f.geometry):
+            cv2.polylines(img, [cv_pts(ln)], False, st.water, width, cv2.LINE_AA, SHIFT)
+    for f in layers:
+        if f.kind != "building":
+            continue
+        for rings in _with_holes(f.geometry):
+            cv2.fillPoly(img, rings, st.building, cv2.LINE_AA, SHIFT)
+            cv2.polylines(img, rings, True, st.building_outline, 1, cv2.LINE_AA, SHIFT)
 
 
 def _roads(img: np.ndarray, layers: Sequence[LayerFeature], st: MapStyle, gsd: float) -> None:
@@ -223,6 +258,26 @@ def _glyph(draw: ImageDraw.ImageDraw, function: str, cx: float, cy: float, s: fl
         draw.polygon([(cx, cy - s * 0.9), (cx + s * 0.5, cy + s * 0.2), (cx - s * 0.5, cy + s * 0.2)], fill=w)
     elif function == "civic":  # a headstone
         draw.rounded_rectangle([cx - s * 0.55, cy - s * 0.8, cx + s * 0.55, cy + s * 0.8], radius=s * 0.5, fill=w)
+    elif function == "food":  # a fork and a knife
+        draw.rectangle([cx - s * 0.55, cy - s * 0.8, cx - s * 0.25, cy + s * 0.8], fill=w)
+        draw.rectangle([cx + s * 0.25, cy - s * 0.8, cx + s * 0.55, cy + s * 0.8], fill=w)
+    elif function == "accommodation":  # a bed
+        draw.rectangle([cx - s * 0.9, cy, cx + s * 0.9, cy + s * 0.45], fill=w)
+        draw.rectangle([cx - s * 0.9, cy - s * 0.6, cx - s * 0.55, cy + s * 0.8], fill=w)
+    elif function == "worship":  # a steeple
+        draw.polygon([(cx, cy - s * 0.95), (cx + s * 0.6, cy - s * 0.1), (cx - s * 0.6, cy - s * 0.1)], fill=w)
+        draw.rectangle([cx - s * 0.45, cy - s * 0.1, cx + s * 0.45, cy + s * 0.85], fill=w)
+    elif function == "culture":  # a portico
+        draw.polygon([(cx, cy - s * 0.9), (cx + s * 0.9, cy - s * 0.35), (cx - s * 0.9, cy - s * 0.35)], fill=w)
+        for dx in (-0.6, 0.0, 0.6):
+            draw.rectangle([cx + (dx - 0.12) * s, cy - s * 0.3, cx + (dx + 0.12) * s, cy + s * 0.6], fill=w)
+        draw.rectangle([cx - s * 0.9, cy + s * 0.6, cx + s * 0.9, cy + s * 0.85], fill=w)
+    elif function == "agriculture":  # an ear of grain
+        draw.ellipse([cx - s * 0.3, cy - s * 0.9, cx + s * 0.3, cy + s * 0.3], fill=w)
+        draw.rectangle([cx - s * 0.1, cy, cx + s * 0.1, cy + s * 0.9], fill=w)
+    elif function == "nature":  # a leaf
+        draw.ellipse([cx - s * 0.5, cy - s * 0.9, cx + s * 0.5, cy + s * 0.6], fill=w)
+        draw.rectangle([cx - s * 0.08, cy + s * 0.3, cx + s * 0.08, cy + s * 0.9], fill=w)
 
 
 def _wrap(text: str, limit: int = 22) -> str:

@@ -47,6 +47,12 @@ FUNCTION_COLOURS: dict[str, RGB] = {
     "transport": (54, 136, 206),
     "utilities": (44, 164, 186),
     "civic": (116, 116, 122),
+    "food": (232, 108, 52),
+    "accommodation": (140, 88, 176),
+    "worship": (120, 96, 76),
+    "culture": (200, 80, 150),
+    "agriculture": (150, 150, 60),
+    "nature": (48, 140, 72),
 }
 """Marker colours of the places of each socio-function (the default of `MapStyle.function_colours`)."""
 
@@ -88,6 +94,8 @@ class MapStyle:
         road_label_rgb: the colour of road names.
         function_colours: marker colour per socio-function.
         category_colours: marker colour of POIs of no socio-class, by their ``category`` property.
+        building: the fill of building footprints (``kind="building"``; SynthCity draws none).
+        building_outline: their outline.
     """
 
     name: str
@@ -110,6 +118,8 @@ class MapStyle:
     road_label_rgb: RGB
     function_colours: dict[str, RGB] = field(default_factory=lambda: dict(FUNCTION_COLOURS))
     category_colours: dict[str, RGB] = field(default_factory=lambda: dict(CATEGORY_COLOURS))
+    building: RGB = (222, 216, 208)
+    building_outline: RGB = (200, 192, 182)
 
 
 STYLES: dict[str, MapStyle] = {
@@ -126,6 +136,12 @@ STYLES: dict[str, MapStyle] = {
             "transport": (228, 232, 238),
             "utilities": (220, 236, 242),
             "civic": (218, 230, 212),
+            "food": (250, 232, 220),
+            "accommodation": (240, 230, 244),
+            "worship": (236, 230, 222),
+            "culture": (246, 228, 238),
+            "agriculture": (238, 240, 210),
+            "nature": (196, 228, 188),
         },
         water=(164, 206, 240),
         grass=(206, 234, 198),
@@ -160,6 +176,12 @@ STYLES: dict[str, MapStyle] = {
             "transport": (220, 228, 240),
             "utilities": (214, 234, 244),
             "civic": (214, 228, 214),
+            "food": (248, 230, 222),
+            "accommodation": (234, 228, 244),
+            "worship": (230, 228, 224),
+            "culture": (244, 226, 238),
+            "agriculture": (232, 238, 212),
+            "nature": (190, 226, 196),
         },
         water=(150, 196, 236),
         grass=(200, 232, 206),
@@ -194,6 +216,12 @@ STYLES: dict[str, MapStyle] = {
             "transport": (232, 234, 237),
             "utilities": (226, 238, 244),
             "civic": (222, 238, 222),
+            "food": (254, 236, 226),
+            "accommodation": (242, 234, 248),
+            "worship": (240, 236, 230),
+            "culture": (250, 232, 242),
+            "agriculture": (240, 242, 214),
+            "nature": (190, 228, 190),
         },
         water=(170, 218, 255),
         grass=(197, 232, 197),
@@ -224,6 +252,12 @@ STYLES: dict[str, MapStyle] = {
             "transport": (25, 118, 170),
             "utilities": (0, 140, 160),
             "civic": (100, 100, 100),
+            "food": (230, 100, 40),
+            "accommodation": (130, 80, 170),
+            "worship": (110, 90, 70),
+            "culture": (190, 70, 140),
+            "agriculture": (130, 130, 50),
+            "nature": (30, 130, 60),
         },
     ),
 }

@@ -18,7 +18,6 @@ from shapely.geometry.base import BaseGeometry
 
 from tools.coords import GeoRef, geometry_to_pixels
 from tools.errors import InputError
-from tools.taxonomy import CLASSES, class_for_osm
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 GEOTIFF_SUFFIXES = {".tif", ".tiff"}
@@ -139,12 +138,25 @@ def _stretch_to_uint8(arr: np.ndarray) -> np.ndarray:
     return np.clip((np.nan_to_num(a, nan=lo) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
 
 
+def layer_feature(index: int, row: dict[str, Any], geometry: BaseGeometry) -> LayerFeature:
+    """Return a vector-frame row (`tools.vectors.VECTOR_COLUMNS`) as a layer feature with the given geometry.
+
+    The id is the row's ``id`` attribute, else its OSM id, else its index; the other tags become ``props``.
+    """
+    props = dict(row["tags"])
+    fid = props.pop("id", None)
+    fid = fid if fid is not None else (row["osm_id"] or index)
+    return LayerFeature(id=str(fid), kind=str(row["kind"]), geometry=geometry, name=row["name"], cls=row["cls"],
+                        function=row["function"], props=props)  # fmt: skip
+
+
 def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | None = None) -> list[LayerFeature]:
     """Read vector layers (GeoJSON, GeoPackage, ...) and convert them to image pixels.
 
     With georeferencing, features are reprojected to the scene CRS and then to pixels; without it, their
-    coordinates are taken to be image pixels already. Columns ``name``, ``class``, ``function`` and ``kind``
-    are read when present; otherwise the class comes from OSM tags (``amenity``, ``leisure``, ...).
+    coordinates are taken to be image pixels already. The file is read by `tools.vectors` (an OSM extract, or a
+    file whose ``name``, ``class``, ``function`` and ``kind`` columns are used when present; otherwise the class
+    comes from OSM tags).
 
     Args:
         path: the vector file.
@@ -156,15 +168,11 @@ def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | N
             are in a projected CRS, or (GeoJSON without a CRS counts as lon/lat) none of their features lies
             inside the image when read as pixels.
     """
-    import pyogrio
+    from tools.osm_read import read_osm  # geopandas and osmium load on first use, not with every scene
+    from tools.vectors import frame_from_file, is_osm_file, read_vector_file
 
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"layers file not found: {p}; check the path")
-    try:
-        gdf = pyogrio.read_dataframe(p)
-    except Exception as e:  # pyogrio raises several unrelated types for bad files
-        raise InputError(f"layers file {p} is not readable vector data ({e}); give GeoJSON or GeoPackage") from e
+    gdf = read_osm(p) if is_osm_file(p) else read_vector_file(p)
     if georef is not None and gdf.crs is not None:
         gdf = gdf.to_crs(georef.crs)
     elif georef is None and gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_projected:
@@ -179,33 +187,14 @@ def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | N
             f"coordinates (their bounds are {x0}, {y0}, {x1}, {y1}: map coordinates?); give a georeferenced GeoTIFF "
             "satellite image, or layers in pixel coordinates"
         )
+    frame = gdf if is_osm_file(p) else frame_from_file(gdf)
     features: list[LayerFeature] = []
-    records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
-    for i, (geom, record) in enumerate(zip(gdf.geometry, records, strict=True)):
+    for i, row in enumerate(frame.drop(columns="geometry").to_dict("records")):
+        geom = frame.geometry.iloc[i]
         if geom is None or geom.is_empty:
             continue
-        if georef is not None:
-            geom = geometry_to_pixels(geom, georef)
-        props = {k: v for k, v in record.items() if _present(v)}
-        cls = props.pop("class", None) or class_for_osm({k: str(v) for k, v in props.items()})
-        function = props.pop("function", None) or (CLASSES[cls].function if cls in CLASSES else None)
-        kind = props.pop("kind", None) or ("poi" if geom.geom_type == "Point" else "other")
-        features.append(
-            LayerFeature(
-                id=str(props.pop("id", i)),
-                kind=str(kind),
-                geometry=geom,
-                name=props.pop("name", None),
-                cls=cls,
-                function=function,
-                props=props,
-            )
-        )
+        features.append(layer_feature(i, row, geometry_to_pixels(geom, georef) if georef is not None else geom))
     return features
-
-
-def _present(v: object) -> bool:
-    return v is not None and not (isinstance(v, float) and np.isnan(v))
 
 
 def load_scene(

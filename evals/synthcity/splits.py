@@ -34,6 +34,13 @@ from tools.taxonomy import CLASSES, FUNCTIONS
 SPLITS: tuple[str, ...] = ("train", "val", "test", "ood-mapstyle", "ood-region", "ood-classes")
 """The six split names."""
 
+SYNTHCITY_CLASSES: tuple[str, ...] = (
+    "school", "university", "kindergarten", "hospital", "clinic", "park", "zoo", "stadium", "shopping_mall",
+    "office_park", "residential_compound", "factory", "warehouse", "railway_station", "parking_lot", "water_works",
+    "cemetery",
+)  # fmt: skip
+"""The classes SynthCity draws, in their fixed order: the taxonomy's core (`tools.taxonomy.core`), not all of it."""
+
 HELD_OUT_CLASSES: tuple[str, ...] = ("kindergarten", "zoo", "water_works", "cemetery")
 """Classes that never appear in train/val/test tiles; the only targets of ``ood-classes``."""
 
@@ -52,7 +59,7 @@ HELD_OUT_REGION = "arid"
 LEVEL_WEIGHTS: dict[str, float] = {"name": 0.43, "class": 0.39, "function": 0.18}
 """Query level proportions, as in SocioSeg (name 42.7%, class 38.7%, function 18.6%)."""
 
-_SEEN = tuple(k for k in CLASSES if k not in HELD_OUT_CLASSES)
+_SEEN = tuple(k for k in SYNTHCITY_CLASSES if k not in HELD_OUT_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ _SPECS: dict[str, SplitSpec] = {
         _spec("test", 3, _SEEN, _SEEN, TRAIN_MAP_STYLES, TRAIN_REGIONS),
         _spec("ood-mapstyle", 4, _SEEN, _SEEN, (HELD_OUT_MAP_STYLE,), TRAIN_REGIONS),
         _spec("ood-region", 5, _SEEN, _SEEN, TRAIN_MAP_STYLES, (HELD_OUT_REGION,)),
-        _spec("ood-classes", 6, HELD_OUT_CLASSES, tuple(CLASSES), TRAIN_MAP_STYLES, TRAIN_REGIONS),
+        _spec("ood-classes", 6, HELD_OUT_CLASSES, SYNTHCITY_CLASSES, TRAIN_MAP_STYLES, TRAIN_REGIONS),
     )
 }
 

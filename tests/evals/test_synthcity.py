@@ -20,12 +20,18 @@ from evals.synthcity.names import CLASS_PHRASES, FUNCTION_PHRASES, NameGenerator
 from evals.synthcity.plan import make_plan
 from evals.synthcity.render import render_labels
 from evals.synthcity.sample import sample_plan
-from evals.synthcity.splits import HELD_OUT_CLASSES, HELD_OUT_MAP_STYLE, TRAIN_MAP_STYLES, get_split
+from evals.synthcity.splits import (
+    HELD_OUT_CLASSES,
+    HELD_OUT_MAP_STYLE,
+    SYNTHCITY_CLASSES,
+    TRAIN_MAP_STYLES,
+    get_split,
+)
 from tests.fixtures.synthcity import synth_sample
 from tools.errors import InputError
 from tools.query import match_class, match_function
 from tools.scene import load_scene_dir
-from tools.taxonomy import CLASSES, FUNCTIONS
+from tools.taxonomy import FUNCTIONS
 
 SMALL = 256
 
@@ -99,7 +105,7 @@ def _assert_truth_is_what_the_query_names(s: SynthSample) -> None:
     """
     truth = s.scene.truth
     size = truth.shape[0]
-    assert s.placed and s.placed[0]["class"] in CLASSES
+    assert s.placed and s.placed[0]["class"] in SYNTHCITY_CLASSES
     if s.level == "name":  # site 0 is the named place
         named = [_drawn(s.placed[0]["polygon"], size)]
         others = [_drawn(p["polygon"], size) for p in s.placed[1:]]
@@ -165,7 +171,7 @@ def test_names_rarely_collide_across_a_split():
     counts: Counter[str] = Counter()
     for i in range(300):
         g = NameGenerator(np.random.default_rng([5, i]))
-        for cls in CLASSES:
+        for cls in SYNTHCITY_CLASSES:
             counts[g.place(cls)] += 1
     duplicates = sum(c - 1 for c in counts.values())
     assert duplicates < 0.01 * sum(counts.values())
@@ -194,7 +200,7 @@ def test_layers_hand_over_points_and_fills_never_the_truth_outlines():
             if f.kind == "landuse" and f.cls is not None:
                 best = max(f.geometry.intersection(o).area / f.geometry.union(o).area for o in outlines)
                 assert best < 0.995, "a land-use fill must not copy a site boundary"
-            assert f.cls is None or f.cls in CLASSES
+            assert f.cls is None or f.cls in SYNTHCITY_CLASSES
 
 
 def test_georeferencing_round_trips_pixels_through_the_crs():

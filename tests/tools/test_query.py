@@ -136,13 +136,24 @@ def test_infer_level(query, level):
 
 @pytest.mark.parametrize(
     ("query", "level"),
-    [("Gas Station", "unknown"), ("Car Wash", "unknown"), ("Golf Course", "unknown"), ("Medical Service", "unknown"),
-     ("Convenience Store", "unknown"), ("Beijing Zoo", "name"), ("Peking University", "name"),
-     ("Xinhua Bookstore", "name"), ("Maple Grove Primary School", "name")],
+    [("Medical Service", "unknown"), ("Chemical Company", "unknown"), ("Logistics Park", "unknown"),
+     ("Beijing Zoo", "name"), ("Peking University", "name"), ("Xinhua Bookstore", "name"),
+     ("Maple Grove Primary School", "name")],
 )  # fmt: skip
 def test_categories_outside_the_taxonomy_are_not_read_as_names(query, level):
     """Real SocioSeg class queries are Title-Case categories; two common words must not pass for a name."""
     assert infer_level(query)[0] == level
+
+
+@pytest.mark.parametrize(
+    ("query", "cls"),
+    [("Gas Station", "fuel_station"), ("Car Wash", "car_wash"), ("Golf Course", "golf_course"),
+     ("Convenience Store", "convenience")],
+)  # fmt: skip
+def test_categories_of_osm_vocabulary_read_as_classes(query, cls):
+    """SocioSeg categories that were outside the taxonomy before it grew to OSM's vocabulary are classes now."""
+    assert infer_level(query) == ("class", "a class word")
+    assert interpret_query(query, []).cls == cls
 
 
 @pytest.mark.parametrize(
@@ -212,7 +223,7 @@ def test_without_the_text_model_free_text_is_unknown_not_an_error():
     [
         ("where do kids go to learn?", "education", {"school"}),
         ("find the nearest ER", "healthcare", {"hospital"}),
-        ("green space for a picnic", "recreation", {"park"}),
+        ("green space for a picnic", "recreation", {"park", "picnic_site"}),
         ("campus of higher education", "education", {"university"}),
         ("somewhere to leave my car", "transport", {"parking_lot"}),
         ("Primary schools", "education", {"school"}),

@@ -20,7 +20,7 @@ of `tools.query.words` (one plural rule) and this rule, first match wins:
    ..., and at least two words in the query ("Jinan Zoo", "Tsinghua University", "University of Leming",
    "St. Luke's Primary School") -> **name**; but two words whose capitalised leftover is a common English
    word (a whole word of the bundled MiniLM vocabulary) and whose other word is no class or only a generic
-   one ("Gas Station", "Car Wash", "Golf Course", "Medical Service") -> **unknown**: categories outside our
+   one ("Medical Service", "Chemical Company", "Logistics Park") -> **unknown**: categories outside our
    taxonomy look exactly like short names.
 8. Lower-case leftovers beside exactly one class phrase that make up at most half of the words
    ("large parks") -> **class**.
@@ -56,7 +56,7 @@ GENERIC = frozenset(
 
 GENERIC_CLASS_WORDS = frozenset(("station", "plant", "works", "mill", "office", "park", "garden", "plaza", "depot",
                                  "parking", "store", "center", "centre"))  # fmt: skip
-"""Class synonyms that also end many other categories ("Gas Station", "Power Plant", "Car Park")."""
+"""Class synonyms that also end many other categories ("Logistics Park", "Power Plant", "Car Park")."""
 
 NAME_LINKS = frozenset(("of", "the", "and", "de", "la", "du", "for", "on", "at", "in"))
 """Lower-case words a proper name may hold between its capitalised words ("University of Leming")."""

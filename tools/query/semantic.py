@@ -1,19 +1,24 @@
 """Read free text against the taxonomy with the bundled MiniLM sentence model (the fallback of `interpret_query`).
 
 Every class is represented by its label, synonyms and description, every function likewise; a query is
-embedded once and compared with all of them (`match_taxonomy`). The embeddings of the taxonomy's texts are
-computed once per encoder.
+embedded once and compared with all of them (`match_taxonomy`). The embeddings of the taxonomy's texts (about
+2,000) are read from `CACHE_PATH` for the bundled model when the cache matches today's taxonomy, else computed
+once per encoder.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from tools.errors import InputError
+from tools.files import atomic_write_bytes
 from tools.minilm import TextEncoder, default_encoder
 from tools.taxonomy import CLASSES, FUNCTIONS
 
@@ -68,6 +73,51 @@ def _function_texts() -> list[tuple[str, str]]:
     return out
 
 
+CACHE_PATH = Path(__file__).with_name("taxonomy_minilm.npz")
+"""The bundled MiniLM's embeddings of every taxonomy text, float16 (encoding them takes a minute on 2 cores).
+
+Rewrite it after changing the taxonomy's words (a test checks it is current):
+``python -c "from tools.query.semantic import write_index_cache; write_index_cache()"``.
+"""
+
+
+def taxonomy_digest() -> str:
+    """Return a hash of the texts the index embeds, in order (the cache is valid only for these)."""
+    lines = [f"class\t{k}\t{t}" for k, t in _class_texts()] + [f"function\t{k}\t{t}" for k, t in _function_texts()]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _model_stamp(encoder: TextEncoder) -> str:
+    """Return what identifies an encoder's weights for the cache: the weights file's name and size."""
+    weights = Path(encoder.model_dir) / "model.safetensors"
+    return f"{weights.name}:{weights.stat().st_size}" if weights.is_file() else ""
+
+
+def _cached_vectors(encoder: TextEncoder, n: int) -> np.ndarray | None:
+    """Return the cached embeddings when they were made by this encoder's weights for today's texts, else None."""
+    if not CACHE_PATH.is_file():
+        return None
+    try:
+        with np.load(CACHE_PATH) as z:
+            if str(z["digest"]) != taxonomy_digest() or str(z["model"]) != _model_stamp(encoder):
+                return None
+            vecs = z["vectors"].astype(np.float32)
+    except (OSError, KeyError, ValueError):  # an unreadable cache is recomputed, never trusted
+        return None
+    return vecs if vecs.shape[0] == n else None
+
+
+def write_index_cache(encoder: TextEncoder | None = None, path: Path = CACHE_PATH) -> Path:
+    """Embed every taxonomy text with the (bundled) encoder and write the cache file atomically."""
+    enc = encoder or default_encoder()
+    texts = [t for _, t in _class_texts()] + [t for _, t in _function_texts()]
+    vecs = enc.encode(texts)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, digest=taxonomy_digest(), model=_model_stamp(enc), vectors=vecs.astype(np.float16))
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
 @dataclass(frozen=True)
 class _TaxonomyIndex:
     class_keys: list[str]
@@ -81,14 +131,16 @@ _indexes: dict[int, tuple[TextEncoder, _TaxonomyIndex]] = {}
 
 
 def _taxonomy_index(encoder: TextEncoder) -> _TaxonomyIndex:
-    """Return the taxonomy's text embeddings for an encoder, computed once per encoder."""
+    """Return the taxonomy's text embeddings for an encoder: from `CACHE_PATH` when valid, else computed once."""
     with _index_lock:
         hit = _indexes.get(id(encoder))
         if hit is not None and hit[0] is encoder:
             return hit[1]
         cls = _class_texts()
         fun = _function_texts()
-        vecs = encoder.encode([t for _, t in cls] + [t for _, t in fun])
+        vecs = _cached_vectors(encoder, len(cls) + len(fun))
+        if vecs is None:
+            vecs = encoder.encode([t for _, t in cls] + [t for _, t in fun])
         index = _TaxonomyIndex([k for k, _ in cls], vecs[: len(cls)], [k for k, _ in fun], vecs[len(cls) :])
         _indexes[id(encoder)] = (encoder, index)
         return index

@@ -4,8 +4,8 @@ Every reader of queries (the map lookup, the rule policy, level inference for da
 functions, so a word means the same thing everywhere. Phrases are compared word by word after `singular`,
 on both sides: the query's words and the taxonomy's synonyms.
 
->>> singular("schools"), singular("universities"), singular("campus"), singular("glass")
-('school', 'university', 'campus', 'glass')
+>>> singular("schools"), singular("universities"), singular("campus"), singular("glass"), singular("churches")
+('school', 'university', 'campus', 'glass', 'church')
 >>> match_class("Primary schools"), match_class("universities"), match_class("campus")
 ('school', 'university', 'university')
 >>> match_function("places for healthcare"), function_request("find places for learning")
@@ -43,13 +43,16 @@ def normalize(text: str) -> str:
 def singular(word: str) -> str:
     """Return the singular of a lower-case English word by the project's one plural rule.
 
-    ``-ies`` becomes ``-y`` (words over four letters: "universities", "factories"); otherwise a final ``s``
+    ``-ies`` becomes ``-y`` (words over four letters: "universities", "factories"); ``-ches``, ``-shes``,
+    ``-xes``, ``-sses`` and ``-zzes`` lose their ``es`` ("churches", "boxes", "glasses"); otherwise a final ``s``
     is dropped from words over three letters unless they end in ``ss`` or ``us`` ("glass", "campus").
-    Irregular plurals ("children") and ``-es`` plurals ("churches") are not handled; the rule is applied to
-    the taxonomy's synonyms too, so a synonym that the rule mangles still matches its query word.
+    Irregular plurals ("children") are not handled; the rule is applied to the taxonomy's synonyms too, so a
+    synonym that the rule mangles still matches its query word.
     """
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses", "zzes")):
+        return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us")):
         return word[:-1]
     return word

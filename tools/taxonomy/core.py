@@ -1,0 +1,186 @@
+"""SynthCity's 17 socio-classes: the core of the taxonomy, whose words SynthCity's queries are drawn from.
+
+Their labels, synonyms and descriptions are fixed: SynthCity's generator and its baseline read them
+(`evals.synthcity.names.CLASS_PHRASES` resolve to them), so changing one changes every SynthCity query's reading.
+Their OSM tags may grow; the rest of OSM's vocabulary is in `tools.taxonomy.osm_places` and
+`tools.taxonomy.osm_land`.
+"""
+
+from __future__ import annotations
+
+from tools.taxonomy.model import SocioClass
+
+CORE_CLASSES: tuple[SocioClass, ...] = (
+    SocioClass(
+        "school",
+        "school",
+        "education",
+        (
+            "school",
+            "primary school",
+            "secondary school",
+            "high school",
+            "middle school",
+            "elementary school",
+        ),
+        "a school campus with classroom buildings, a running track and a sports pitch",
+        (("amenity", "school"),),
+    ),
+    SocioClass(
+        "university",
+        "university",
+        "education",
+        ("university", "college", "campus", "institute"),
+        "a large university campus with many buildings, lawns and sports grounds",
+        (("amenity", "university"), ("amenity", "college")),
+    ),
+    SocioClass(
+        "kindergarten",
+        "kindergarten",
+        "education",
+        ("kindergarten", "nursery", "preschool", "daycare"),
+        "a small kindergarten with a playground",
+        (("amenity", "kindergarten"), ("amenity", "childcare")),
+    ),
+    SocioClass(
+        "hospital",
+        "hospital",
+        "healthcare",
+        ("hospital", "medical center", "medical centre", "emergency room", "er"),
+        "a large hospital complex with wards, parking and a helipad",
+        (("amenity", "hospital"), ("healthcare", "hospital")),
+    ),
+    SocioClass(
+        "clinic",
+        "clinic",
+        "healthcare",
+        ("clinic", "health centre", "health center", "doctors", "surgery"),
+        "a small clinic or health centre",
+        (
+            ("amenity", "clinic"),
+            ("amenity", "doctors"),
+            ("healthcare", "clinic"),
+            ("healthcare", "doctor"),
+            ("healthcare", "centre"),
+        ),
+    ),
+    SocioClass(
+        "park",
+        "park",
+        "recreation",
+        ("park", "garden", "greenspace", "green space", "public garden"),
+        "a park with grass, trees, paths and a pond",
+        (("leisure", "park"), ("leisure", "garden")),
+    ),
+    SocioClass(
+        "zoo",
+        "zoo",
+        "recreation",
+        ("zoo", "zoological garden", "animal park"),
+        "a zoo with animal enclosures, paths and ponds",
+        (("tourism", "zoo"),),
+    ),
+    SocioClass(
+        "stadium",
+        "stadium",
+        "recreation",
+        ("stadium", "arena", "sports ground", "sports centre"),
+        "a stadium: a large oval stand around a pitch",
+        (("leisure", "stadium"), ("leisure", "sports_centre"), ("building", "stadium")),
+    ),
+    SocioClass(
+        "shopping_mall",
+        "shopping mall",
+        "commerce",
+        ("shopping mall", "mall", "shopping centre", "shopping center", "plaza"),
+        "a shopping mall: one very large roof surrounded by parking",
+        (("shop", "mall"),),
+    ),
+    SocioClass(
+        "office_park",
+        "office park",
+        "commerce",
+        ("office park", "business park", "office", "offices", "business office building"),
+        "an office park with tall office buildings and parking",
+        (
+            ("office", "company"),
+            ("office", "yes"),
+            ("office", "it"),
+            ("office", "insurance"),
+            ("office", "consulting"),
+            ("office", "financial"),
+            ("office", "coworking"),
+            ("building", "office"),
+        ),
+    ),
+    SocioClass(
+        "residential_compound",
+        "residential compound",
+        "residential",
+        (
+            "residential compound",
+            "housing estate",
+            "residential area",
+            "apartment complex",
+            "neighbourhood",
+            "neighborhood",
+        ),
+        "a residential compound of regular apartment blocks with courtyards",
+        (("landuse", "residential"),),
+    ),
+    SocioClass(
+        "factory",
+        "factory",
+        "industry",
+        ("factory", "plant", "works", "manufacturing plant", "mill"),
+        "a factory with large sheds, chimneys and yards",
+        (("man_made", "works"), ("building", "manufacture")),
+    ),
+    SocioClass(
+        "warehouse",
+        "warehouse",
+        "industry",
+        (
+            "warehouse",
+            "logistics centre",
+            "logistics center",
+            "depot",
+            "distribution centre",
+            "express delivery",
+        ),
+        "a logistics warehouse with long roofs and loading docks",
+        (("building", "warehouse"), ("landuse", "depot")),
+    ),
+    SocioClass(
+        "railway_station",
+        "railway station",
+        "transport",
+        ("railway station", "train station", "station", "railway"),
+        "a railway station with platforms beside the tracks",
+        (("railway", "station"), ("railway", "halt"), ("building", "train_station")),
+    ),
+    SocioClass(
+        "parking_lot",
+        "parking lot",
+        "transport",
+        ("parking lot", "parking", "car park", "carpark"),
+        "a paved parking lot with rows of cars",
+        (("amenity", "parking"),),
+    ),
+    SocioClass(
+        "water_works",
+        "water works",
+        "utilities",
+        ("water works", "waterworks", "water treatment plant", "sewage plant", "wastewater plant"),
+        "a water treatment plant with round basins",
+        (("man_made", "wastewater_plant"), ("man_made", "water_works")),
+    ),
+    SocioClass(
+        "cemetery",
+        "cemetery",
+        "civic",
+        ("cemetery", "graveyard", "burial ground"),
+        "a cemetery with rows of graves and trees",
+        (("landuse", "cemetery"), ("amenity", "grave_yard")),
+    ),
+)
