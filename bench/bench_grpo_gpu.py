@@ -77,8 +77,9 @@ def build_model(folder: Path, tiny: bool) -> Path:
         model = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(**QWEN25_VL_3B)).to(torch.bfloat16)
     gc = model.generation_config
     gc.eos_token_id, gc.pad_token_id, gc.bos_token_id = 151645, 151643, 151643
-    proc = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(min_pixels=3136, max_pixels=768 * 768),
-                               tokenizer=fast, video_processor=Qwen2VLVideoProcessor(), chat_template=CHAT_TEMPLATE)  # fmt: skip
+    image_processor = Qwen2VLImageProcessor(min_pixels=3136, max_pixels=768 * 768)
+    proc = Qwen2_5_VLProcessor(image_processor=image_processor, tokenizer=fast, video_processor=Qwen2VLVideoProcessor(),
+                               chat_template=CHAT_TEMPLATE)  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     proc.save_pretrained(folder)
