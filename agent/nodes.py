@@ -27,8 +27,9 @@ from agent.policies import PolicyReply, PolicyRequest, Stage
 from agent.protocol import DEFAULT_PROTOCOL, profile
 from agent.result import FrameRecord, NodeName, StageRecord, TraceStep
 from agent.state import AgentState
-from tools.coords import box_to_pixels, point_to_pixels
+from tools.coords import ModelFrame, box_to_pixels, point_to_pixels
 from tools.draw_box import clip_prompts
+from tools.map_lookup import MapLookupInput, MapLookupOutput
 from tools.registry import REGISTRY, ToolContext
 from tools.render import RenderInput
 from tools.scene import Scene
@@ -81,18 +82,30 @@ def read_reply(
     model_hw = list(reply.frame.model_hw) if reply.frame.model_hw else None
     return StageRecord(
         stage=stage, round=round_, prompt=reply.prompt, raw=reply.text, reasoning=reply.reasoning,
-        frame=FrameRecord(kind=reply.frame.kind, model_hw=model_hw), ok=parsed.ok, failure=parsed.failure,
+        frame=FrameRecord(kind=reply.frame.kind, model_hw=model_hw, window=_window(reply.frame)), ok=parsed.ok,
+        failure=parsed.failure,
         repairs=list(parsed.repairs), reading=reading, warnings=warnings, prompts=prompts, latency_s=reply.latency_s,
         meta=reply.meta, token_ids=reply.token_ids, logprobs=reply.logprobs,
     )  # fmt: skip
 
 
+def _window(frame: ModelFrame) -> list[float] | None:
+    return list(frame.window) if frame.window else None
+
+
 # ----------------------------------------------------------------------------------------------- requests
 
 
-def localize_request(scene: Scene, query: str) -> PolicyRequest:
-    """Return the stage-1 request: the map and the satellite image, in that order, and the query."""
-    return PolicyRequest(stage="localize", query=query, scene=scene, images=[scene.map, scene.sat])
+def lookup_for(policy: Any, scene: Scene, query: str, tools: ToolContext) -> MapLookupOutput | None:
+    """Call the map-layer lookup for a policy that reads its output (``wants_lookup``); else return None."""
+    if not getattr(policy, "wants_lookup", False):
+        return None
+    return REGISTRY.call("map_lookup", MapLookupInput(scene_id=scene.scene_id, query=query), tools)  # type: ignore[return-value]
+
+
+def localize_request(scene: Scene, query: str, lookup: MapLookupOutput | None = None) -> PolicyRequest:
+    """Return the stage-1 request: the map and the satellite image, in that order, the query (and the lookup)."""
+    return PolicyRequest(stage="localize", query=query, scene=scene, images=[scene.map, scene.sat], lookup=lookup)
 
 
 def refine_request(
@@ -102,6 +115,7 @@ def refine_request(
     feedback: list[np.ndarray],
     round_: int,
     previous_text: str = "",
+    lookup: MapLookupOutput | None = None,
 ) -> PolicyRequest:
     """Return a stage-2 request: the rendered [map, satellite] feedback images and the prompts so far.
 
@@ -113,16 +127,18 @@ def refine_request(
         round_: the refine round (1..).
         previous_text: the previous stage's raw answer text; its first ``<answer>`` block is what the
             ``socioreasoner`` refine template inserts (`agent.parsing.reference_answer_text`).
+        lookup: the map lookup's output, for a policy that reads it (the same as stage 1's).
     """
     return PolicyRequest(stage="refine", query=query, scene=scene, images=feedback, previous=previous, round=round_,
-                         previous_answer=reference_answer_text(previous_text))  # fmt: skip
+                         previous_answer=reference_answer_text(previous_text), lookup=lookup)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- nodes
 
 
 def _localize_request(state: AgentState, ctx: RunContext) -> PolicyRequest:
-    return localize_request(ctx.store.get(state["scene_id"]), state["query"])
+    scene = ctx.store.get(state["scene_id"])
+    return localize_request(scene, state["query"], lookup_for(ctx.policy, scene, state["query"], _tools(ctx)))
 
 
 def _localize_update(ctx: RunContext, request: PolicyRequest, reply: PolicyReply, t0: float) -> dict[str, Any]:
@@ -130,8 +146,11 @@ def _localize_update(ctx: RunContext, request: PolicyRequest, reply: PolicyReply
     step = _step("localize", t0, 0, ok=record.ok, failure=record.failure, instances=len(record.prompts),
                  policy_s=record.latency_s)  # fmt: skip
     prompts = [p.model_dump() for p in record.prompts]
-    return {"round": 0, "max_rounds": ctx.max_rounds, "prompts": prompts, "stages": [record.model_dump()],
-            "trace": [step]}  # fmt: skip
+    update = {"round": 0, "max_rounds": ctx.max_rounds, "prompts": prompts, "stages": [record.model_dump()],
+              "trace": [step]}  # fmt: skip
+    if request.lookup is not None:
+        update["lookup"] = request.lookup.model_dump()
+    return update
 
 
 def localize(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -178,6 +197,8 @@ def feedback_input(
     look draws the boxes of the call's raw answer text.
     """
     sent_hw = (last_stage.get("meta") or {}).get("sent_hw")
+    if (last_stage.get("frame") or {}).get("window"):  # the policy was shown a crop: render the whole scene
+        sent_hw = None
     return RenderInput(scene_id=scene_id, prompts=prompts, mask_ids=[mask_id] if mask_id else [],
                        size=tuple(sent_hw) if sent_hw else None, look=look,
                        answer_text=reference_answer_text(last_stage.get("raw", "")))  # fmt: skip
@@ -203,8 +224,9 @@ def _refine_request(state: AgentState, ctx: RunContext) -> PolicyRequest:
     images = [ctx.store.get_image(i) for i in state["feedback_ids"]]
     scene = ctx.store.get(state["scene_id"])
     last = state.get("stages", [])[-1:] or [{}]
+    lookup = MapLookupOutput.model_validate(state["lookup"]) if state.get("lookup") else None
     return refine_request(scene, state["query"], previous, images, state.get("round", 0) + 1,
-                          last[0].get("raw", ""))  # fmt: skip
+                          last[0].get("raw", ""), lookup)  # fmt: skip
 
 
 def _refine_update(

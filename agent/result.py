@@ -45,6 +45,7 @@ class FrameRecord(BaseModel):
 
     kind: str
     model_hw: list[int] | None = None
+    window: list[float] | None = None
 
 
 class StageRecord(BaseModel):

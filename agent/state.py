@@ -44,6 +44,8 @@ class AgentState(InputState, total=False):
     """Final instances with boxes, points, scores, areas and polygons (written by finish)."""
     stages: Annotated[list[dict[str, Any]], operator.add]
     """One `agent.result.StageRecord`, dumped to a dict, per policy call (appended by localize and refine)."""
+    lookup: dict[str, Any] | None
+    """The map-layer lookup's output, for a policy that reads it (written by localize)."""
     made_ids: Annotated[list[str], operator.add]
     """Ids of every mask and image the query put in the store (appended by segment and render); `run_query`
     releases all but the final masks when the query ends."""

@@ -22,7 +22,9 @@ from pathlib import Path
 import socioagent  # noqa: F401  (checks on import that no other package shadows ours)
 from tools.errors import InputError
 
-PROMPT_NAMES = ("localize", "refine", "socioreasoner_localize", "socioreasoner_refine")
+PROMPT_NAMES = (
+    "localize", "refine", "socioreasoner_localize", "socioreasoner_refine", "zoom_localize", "zoom_refine",
+)  # fmt: skip
 
 
 def template_path(name: str, prompt_dir: str | Path | None = None) -> Path:

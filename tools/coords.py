@@ -7,7 +7,8 @@ Conventions:
   ``[j, j+1) x [i, i+1)``. Boxes are XYXY.
 - **Model frames** (what a vision-language model reads and writes):
   ``pixel``: image pixels (the rule policy); ``abs``: absolute pixels of the resized image the model
-  was shown (Qwen2.5-VL); ``rel1000``: 0..1000 relative to the image (Qwen3-VL).
+  was shown (Qwen2.5-VL); ``rel1000``: 0..1000 relative to the image (Qwen3-VL). A frame may have a
+  ``window``: the model was shown a crop of the scene (a zoom), and its numbers are relative to that crop.
 - **Map CRS**: the scene's georeferencing is an affine transform from pixel corners to CRS coordinates
   (GDAL/rasterio convention) plus the CRS itself.
 
@@ -43,18 +44,36 @@ class ModelFrame:
     Attributes:
         kind: ``pixel``, ``abs`` (absolute pixels of the resized image the model saw) or ``rel1000``.
         model_hw: (height, width) of the image the model saw; required for ``abs``.
+        window: ``(x1, y1, x2, y2)`` in scene pixels when the model saw that crop of the scene (a zoom);
+            its numbers then speak of the crop: ``x_pixels = x1 + x_model * sx``.
+
+    >>> zoom = ModelFrame(kind="abs", model_hw=(100, 100), window=(200.0, 300.0, 400.0, 500.0))
+    >>> box_to_pixels([0, 0, 50, 100], zoom, image_hw=(768, 768)).as_list()
+    [200.0, 300.0, 300.0, 500.0]
+    >>> box_from_pixels(Box(x1=200, y1=300, x2=300, y2=500), zoom, image_hw=(768, 768))
+    [0.0, 0.0, 50.0, 100.0]
     """
 
     kind: FrameKind = "pixel"
     model_hw: tuple[int, int] | None = None
+    window: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "abs" and self.model_hw is None:
             raise ValueError("ModelFrame(kind='abs') needs model_hw, the (height, width) the model was shown")
+        if self.window is not None and not (self.window[2] > self.window[0] and self.window[3] > self.window[1]):
+            raise ValueError(f"a frame's window must have x2 > x1 and y2 > y1, got {self.window}")
+
+    def offset(self) -> tuple[float, float]:
+        """Return the scene pixel of the frame's origin (the window's corner, or (0, 0))."""
+        return (self.window[0], self.window[1]) if self.window is not None else (0.0, 0.0)
 
     def scale(self, image_hw: tuple[int, int]) -> tuple[float, float]:
-        """Return (sx, sy) such that ``x_pixels = x_model * sx``."""
+        """Return (sx, sy) such that ``x_pixels = x_model * sx`` (plus the window's offset)."""
         h, w = image_hw
+        if self.window is not None:
+            x1, y1, x2, y2 = self.window
+            h, w = y2 - y1, x2 - x1
         if self.kind == "pixel":
             return 1.0, 1.0
         if self.kind == "rel1000":
@@ -63,21 +82,26 @@ class ModelFrame:
         return w / mw, h / mh
 
     def extent(self, image_hw: tuple[int, int]) -> tuple[float, float]:
-        """Return the (width, height) of the image in this frame's units."""
+        """Return the (width, height) of the image (or of the window) in this frame's units."""
         sx, sy = self.scale(image_hw)
+        if self.window is not None:
+            x1, y1, x2, y2 = self.window
+            return (x2 - x1) / sx, (y2 - y1) / sy
         return image_hw[1] / sx, image_hw[0] / sy
 
 
 def xy_to_pixels(x: float, y: float, frame: ModelFrame, image_hw: tuple[int, int]) -> tuple[float, float]:
     """Convert one point from a model frame to image pixels."""
     sx, sy = frame.scale(image_hw)
-    return x * sx, y * sy
+    ox, oy = frame.offset()
+    return ox + x * sx, oy + y * sy
 
 
 def xy_from_pixels(x: float, y: float, frame: ModelFrame, image_hw: tuple[int, int]) -> tuple[float, float]:
     """Convert one point from image pixels to a model frame."""
     sx, sy = frame.scale(image_hw)
-    return x / sx, y / sy
+    ox, oy = frame.offset()
+    return (x - ox) / sx, (y - oy) / sy
 
 
 def box_to_pixels(box: Sequence[float], frame: ModelFrame, image_hw: tuple[int, int]) -> Box:

@@ -70,6 +70,8 @@ class PolicyRequest:
         previous_answer: the previous stage's answer text as the reference inserts it into the stage-2 prompt
             (the inside of its first ``<answer>`` block, verbatim; "" when it had none); used by the
             ``socioreasoner`` protocol's refine template.
+        lookup: the map-layer lookup's output (`tools.map_lookup.MapLookupOutput`) when the policy asked for it
+            (``Policy.wants_lookup``; the graph calls the tool before stage 1).
     """
 
     stage: Stage
@@ -79,6 +81,7 @@ class PolicyRequest:
     previous: list[InstancePrompt] = field(default_factory=list)
     round: int = 0
     previous_answer: str = ""
+    lookup: Any = None
 
 
 class Usage(BaseModel):
@@ -175,6 +178,8 @@ class BasePolicy:
     """
 
     name = "policy"
+    wants_lookup = False
+    """Whether the graph should call the map-layer lookup and hand its output to the policy."""
 
     def localize(self, request: PolicyRequest) -> PolicyReply:
         """Answer stage 1 (implemented by subclasses)."""

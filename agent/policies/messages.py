@@ -15,7 +15,7 @@ Frames (see `tools.coords`):
 
 >>> frame, hw = model_frame("abs", (768, 768))
 >>> frame, hw
-(ModelFrame(kind='abs', model_hw=(756, 756)), (756, 756))
+(ModelFrame(kind='abs', model_hw=(756, 756), window=None), (756, 756))
 >>> from tools.schemas import Box, InstancePrompt
 >>> boxes_json([InstancePrompt(box=Box(x1=384, y1=0, x2=768, y2=384))], frame, (768, 768))
 '[{"bbox_2d": [378, 0, 756, 378]}]'

@@ -24,6 +24,7 @@ from typing import Any
 
 from agent.policies import BasePolicy, PolicyReply, PolicyRequest, ReplyMeta, SamplingParams, Usage, check_group_size
 from agent.policies.messages import DEFAULT_MAX_PIXELS, PreparedInput, check_frame_kind, hf_messages, prepare
+from agent.policies.zoom_inputs import PolicyInputs, prepare_zoom, read_policy_inputs
 from agent.protocol import DEFAULT_PROTOCOL, profile
 from tools.coords import ModelFrame
 from tools.errors import InputError, lazy_import
@@ -96,6 +97,7 @@ class TransformersPolicy(BasePolicy):
             ) from e
         net.to(device).eval()
         self.path = path
+        self.inputs = read_policy_inputs(path)
         self._setup(net, processor, f"hf:{model}", model, frame, sampling, max_pixels, prompt_dir, generation_kwargs,
                     protocol)  # fmt: skip
 
@@ -110,6 +112,7 @@ class TransformersPolicy(BasePolicy):
         max_pixels: int = DEFAULT_MAX_PIXELS,
         prompt_dir: str | Path | None = None,
         protocol: str = DEFAULT_PROTOCOL,
+        inputs: PolicyInputs | None = None,
     ) -> TransformersPolicy:
         """Wrap a model and processor already in memory (e.g. the trainer's, LoRA adapters included).
 
@@ -119,6 +122,7 @@ class TransformersPolicy(BasePolicy):
         self = cls.__new__(cls)
         self.path = None
         self._setup(model, processor, name, name, frame, sampling, max_pixels, prompt_dir, None, protocol)
+        self.inputs = inputs or PolicyInputs()
         return self
 
     def _setup(
@@ -179,13 +183,21 @@ class TransformersPolicy(BasePolicy):
 
     # -- generation ---------------------------------------------------------------------------------
 
+    @property
+    def wants_lookup(self) -> bool:
+        """Whether the checkpoint reads the map lookup's output (``socioagent.json`` says ``"inputs": "zoom"``)."""
+        return self.inputs.inputs == "zoom"
+
     def prepare_inputs(self, request: PolicyRequest) -> tuple[PreparedInput, Any]:
         """Return what a request shows the model: the prepared prompt and images, and the processor's tensors."""
         from PIL import Image
 
-        prepared = prepare(
-            request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, self.prompt_dir, self.protocol
-        )
+        if self.wants_lookup:
+            prepared = prepare_zoom(request, self.inputs, self.factor, self.min_pixels, self.prompt_dir)
+        else:
+            prepared = prepare(
+                request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, self.prompt_dir, self.protocol
+            )
         text = self.processor.apply_chat_template(hf_messages(prepared), add_generation_prompt=True, tokenize=False)
         images = [Image.fromarray(im) for im in prepared.images]
         inputs = self.processor(text=[text], images=images, return_tensors="pt").to(self.device)
@@ -210,8 +222,8 @@ class TransformersPolicy(BasePolicy):
         grid = inputs["image_grid_thw"].tolist()
         frame = prepared.frame
         seen_hw = (int(grid[0][1]) * self.patch_size, int(grid[0][2]) * self.patch_size)
-        if frame.kind == "abs" and seen_hw != prepared.sent_hw:
-            frame = ModelFrame(kind="abs", model_hw=seen_hw)  # the processor resized again: trust what it did
+        if frame.kind == "abs" and seen_hw != prepared.sent_hw:  # the processor resized again: trust what it did
+            frame = ModelFrame(kind="abs", model_hw=seen_hw, window=frame.window)
         eos = config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         temperature = float(sp.temperature) if config.do_sample else 1.0

@@ -89,7 +89,7 @@ def test_tools_prints_openai_schemas():
     r = runner.invoke(app, ["tools", "--format", "openai"])
     assert r.exit_code == 0
     names = [t["function"]["name"] for t in json.loads(r.stdout)]
-    assert names == ["draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment"]
+    assert names == ["draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment", "zoom"]
     assert runner.invoke(app, ["tools", "--format", "yaml"]).exit_code == 2
 
 

@@ -44,7 +44,7 @@ def _registry():
 
 def test_every_packaged_tool_has_schema_and_description():
     names = [t.name for t in tools.REGISTRY.list()]
-    assert names == ["draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment"]
+    assert names == ["draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment", "zoom"]
     for schema in tools.REGISTRY.openai_schemas():
         fn = schema["function"]
         assert schema["type"] == "function" and fn["description"]
