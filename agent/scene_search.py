@@ -156,7 +156,7 @@ def _read_vectors(spec: SearchSpec, info: RasterInfo, region: tuple[int, int, in
     gdf = fns.read(spec.vectors, bbox=bbox, bbox_crs=info.crs)
     if gdf.crs is not None and info.crs is not None and not gdf.crs.equals(info.crs):
         gdf = gdf.to_crs(info.crs)
-    if len(gdf) == 0:
+    if len(gdf) == 0 and spec.bbox is None:  # (inside a --bbox, an empty map is an answer, not a mistake)
         raise InputError(
             f"none of the features of {spec.vectors} overlaps the raster {spec.raster} (raster lon/lat bounds: "
             f"{_lonlat_bounds(info)}); give vectors of the same area (or check the raster's CRS)"
