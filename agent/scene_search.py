@@ -286,7 +286,8 @@ def run_search(
     if on_plan is not None:
         on_plan(plan, resumed)
     job = WindowJob(reader=plan.reader, stretch=plan.stretch, query=spec.query, target=plan.target, backend=backend,
-                    gdf=plan.gdf, vectors=fns, style=spec.style, margin_px=plan.margin_px, outlines=spec.outlines)  # fmt: skip
+                    gdf=plan.gdf, vectors=fns, style=spec.style, margin_px=plan.margin_px,
+                    outlines=spec.outlines)  # fmt: skip
 
     def finished(r: WindowResult) -> None:
         folder.save(r)
@@ -341,4 +342,3 @@ def _summary(
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
         "window_seconds": {k: round(v, 4) for k, v in per_window.items()},
     }  # fmt: skip
-

@@ -32,13 +32,18 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     except ValueError:
         v = ()
     if len(v) != 4 or v[0] >= v[2] or v[1] >= v[3]:
-        raise InputError(f"--bbox {text!r}: give minx,miny,maxx,maxy with min < max, e.g. --bbox 24.93,60.16,24.96,60.18")
+        raise InputError(
+            f"--bbox {text!r}: give minx,miny,maxx,maxy with min < max, e.g. --bbox 24.93,60.16,24.96,60.18"
+        )
     return v  # type: ignore[return-value]
 
 
 def scene_search_command(backend: BackendConfig, out: Path, quiet: bool, ray: str | None, workers: int | None,
                          **spec_values: Any) -> None:  # fmt: skip
     """Run a scene-scale search and print what it did (see `agent.scene_search`)."""
+    from pydantic import ValidationError
+
+    from agent.backends import describe_validation_error
     from agent.scene_search import SearchSpec, run_search
     from evals.progress import progress_bar
     from tools.errors import InputError
@@ -48,8 +53,8 @@ def scene_search_command(backend: BackendConfig, out: Path, quiet: bool, ray: st
     spec_values["bbox"] = parse_bbox(spec_values.get("bbox"))
     try:
         spec = SearchSpec(**spec_values)
-    except ValueError as e:
-        raise InputError(str(e).splitlines()[-1]) from None
+    except ValidationError as e:
+        raise InputError(describe_validation_error(e)) from None
     state: dict[str, Any] = {}
 
     def on_plan(plan: Any, resumed: int) -> None:

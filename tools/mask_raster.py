@@ -67,7 +67,12 @@ def write_mask_geotiff(
                 bh = min(block, h - r0)
                 out = np.zeros((bh, w), dtype)
                 if tree is not None:
-                    corners = [transform @ (0, r0), transform @ (w, r0), transform @ (w, r0 + bh), transform @ (0, r0 + bh)]
+                    corners = [
+                        transform @ (0, r0),
+                        transform @ (w, r0),
+                        transform @ (w, r0 + bh),
+                        transform @ (0, r0 + bh),
+                    ]
                     xs, ys = zip(*corners, strict=True)
                     hits = tree.query(box(min(xs), min(ys), max(xs), max(ys)), predicate="intersects")
                     shapes = [(geoms[i], vals[i]) for i in sorted(hits.tolist())]

@@ -145,7 +145,7 @@ def apply_stretch(bands: np.ndarray, valid: np.ndarray, stretch: Stretch) -> np.
     if stretch.mode == "none" and bands.dtype == np.uint8:
         out = np.ascontiguousarray(np.moveaxis(bands, 0, -1))
     else:
-        out = np.empty(bands.shape[1:] + (3,), np.uint8)
+        out = np.empty((*bands.shape[1:], 3), np.uint8)
         for k in range(3):
             band = bands[k].astype(np.float32)
             if stretch.mode == "percentile":

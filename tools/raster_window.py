@@ -112,11 +112,15 @@ def parse_bands(text: str | None) -> tuple[int, ...] | None:
     except ValueError:
         bands = ()
     if len(bands) not in (1, 3) or any(b < 1 for b in bands):
-        raise InputError(f"--bands {text!r}: give one band (panchromatic) or three (R,G,B), 1-based, e.g. --bands 3,2,1")
+        raise InputError(
+            f"--bands {text!r}: give one band (panchromatic) or three (R,G,B), 1-based, e.g. --bands 3,2,1"
+        )
     return bands
 
 
-def choose_bands(src: Any, requested: tuple[int, ...] | None, path: str) -> tuple[tuple[int, int, int], str, int | None]:
+def choose_bands(
+    src: Any, requested: tuple[int, ...] | None, path: str
+) -> tuple[tuple[int, int, int], str, int | None]:
     """Pick the bands read as R, G, B, and the alpha band, of an open rasterio dataset.
 
     Returns:

@@ -75,8 +75,10 @@ def write_gpkg(
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")  # GDAL wants the .gpkg extension
     tmp.unlink(missing_ok=True)
-    gdf = gpd.GeoDataFrame(records, geometry=list(geoms), crs=crs) if records else gpd.GeoDataFrame(
-        {"query": []}, geometry=[], crs=crs
+    gdf = (
+        gpd.GeoDataFrame(records, geometry=list(geoms), crs=crs)
+        if records
+        else gpd.GeoDataFrame({"query": []}, geometry=[], crs=crs)
     )
     try:
         gdf.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")

@@ -84,7 +84,8 @@ def city_features(city: CityPlan) -> tuple[list[LayerFeature], list[dict[str, An
             if poly.area < MIN_VISIBLE_PX:
                 continue
             truth.append({"id": f"{prefix}place-{k + 1}", "name": site_names[k], "class": site.cls,
-                          "function": CLASSES[site.cls].function, "area_px": round(poly.area, 1), "geometry": poly})  # fmt: skip
+                          "function": CLASSES[site.cls].function, "area_px": round(poly.area, 1),
+                          "geometry": poly})  # fmt: skip
     return feats, truth
 
 
@@ -99,9 +100,13 @@ def check_city_args(seed: int, size: int, gsd: float) -> None:
 
 
 def write_city(
-    out: str | Path, seed: int = 0, size: int = 8192, gsd: float = 0.6, on_chunk: Callable[[int, int], None] | None = None
+    out: str | Path,
+    seed: int = 0,
+    size: int = 8192,
+    gsd: float = 0.6,
+    on_chunk: Callable[[int, int], None] | None = None,
 ) -> CityReport:
-    """Generate a city and write city.tif, layers.gpkg, truth.gpkg and city.json under ``out`` (see the module docstring).
+    """Generate a city; write city.tif, layers.gpkg, truth.gpkg and city.json under ``out`` (see the module docstring).
 
     Raises:
         InputError: an argument is out of range.

@@ -49,12 +49,14 @@ def test_a_place_across_four_windows_merges_into_one_polygon_like_the_untiled_ru
 
 
 def test_outputs_carry_crs_fields_provenance_and_a_tiled_mask_on_the_raster_grid(tmp_path):
-    raster, vectors, t = utm_scene(tmp_path)
-    report, g = _search(tmp_path, "out", raster=raster, vectors=vectors)
+    raster, vectors, _ = utm_scene(tmp_path)
+    _, g = _search(tmp_path, "out", raster=raster, vectors=vectors)
     out = tmp_path / "out"
     assert g.crs.to_epsg() == 32633
     row = g.iloc[0]
-    assert row.query == "parks" and row.level == "class" and 0 < row.score <= 1 and "land-use area of park" in row.reason
+    assert (
+        row.query == "parks" and row.level == "class" and 0 < row.score <= 1 and "land-use area of park" in row.reason
+    )
     assert 0.95 < row.area_m2 / (PARK_PX.area * 0.36) < 1.05
     doc = json.loads((out / "instances.geojson").read_text())
     assert "crs" not in doc  # RFC 7946: WGS 84 lon/lat
@@ -147,7 +149,7 @@ def test_candidate_windows_come_from_the_map_and_scan_all_runs_every_window(tmp_
 
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 def test_bad_inputs_are_input_errors_that_name_the_file_and_write_nothing(tmp_path):
-    raster, vectors, t = utm_scene(tmp_path)
+    raster, vectors, _ = utm_scene(tmp_path)
     corrupt = tmp_path / "corrupt.tif"
     corrupt.write_bytes(b"II*\x00" + b"\x00garbage" * 50)
     no_crs = write_raster(tmp_path / "nocrs.tif", np.moveaxis(scene_image(), -1, 0).copy(), Affine.identity(), None)

@@ -97,7 +97,7 @@ def test_nan_pixels_of_float_rasters_are_invalid(tmp_path):
 
 def test_a_raster_all_nodata_in_the_sample_is_refused_with_the_fix(tmp_path):
     reader = RasterReader(_write(tmp_path / "empty.tif", np.zeros((1, 64, 64), np.uint16), nodata=0))
-    with pytest.raises(InputError, match="no valid pixel.*nodata"):
+    with pytest.raises(InputError, match=r"no valid pixel.*nodata"):
         compute_stretch(reader)
 
 

@@ -14,7 +14,7 @@ import shapely
 from affine import Affine
 from shapely.geometry import Polygon, box, shape
 
-from tools.coords import GeoRef, geometry_to_crs
+from tools.coords import GeoRef, geometry_to_crs, geometry_to_pixels
 from tools.errors import InputError
 from tools.mask_raster import write_mask_geotiff
 from tools.raster_window import RasterReader
@@ -107,9 +107,7 @@ def test_polygons_round_trip_pixel_crs_pixel_within_one_pixel(tmp_path, case):
     from_gpkg = pyogrio.read_dataframe(tmp_path / "p.gpkg").geometry.iloc[0]
     lonlat = shape(instances_geojson_lonlat([{"id": 1}], [from_gpkg], crs)["features"][0]["geometry"])
     back = gpd.GeoSeries([lonlat], crs="EPSG:4326").to_crs(crs).iloc[0]
-    inv = ~info.affine
-    back_px = shapely.transform(back, lambda c: np.column_stack([inv.a * c[:, 0] + inv.b * c[:, 1] + inv.c,
-                                                                 inv.d * c[:, 0] + inv.e * c[:, 1] + inv.f]))  # fmt: skip
+    back_px = geometry_to_pixels(back, GeoRef(crs, info.affine))
     sx, sy = win.window.width / win.window.out_width, win.window.height / win.window.out_height
     expect = shapely.transform(poly_win, lambda c: c * [sx, sy] + [win.window.col_off, win.window.row_off])
     assert shapely.hausdorff_distance(back_px, expect) < 1.0
