@@ -11,7 +11,7 @@ Places are sized as in tiles (40-420 m), so with SocioSeg-like search windows (a
 straddle window seams: what the tiling and merging benchmarks need.
 
 >>> city = CityPlan(seed=0, size=600, gsd=0.6)
->>> city.blocks[0].rect[0] > 0 and len(city.major_roads) > 2
+>>> len(city.blocks) > 1 and len(city.major_roads) > 2
 True
 """
 
