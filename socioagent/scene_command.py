@@ -49,6 +49,8 @@ def scene_search_command(backend: BackendConfig, out: Path, quiet: bool, ray: st
     from tools.errors import InputError
     from tools.raster_window import parse_bands
 
+    if workers is not None and ray is None:
+        raise InputError("--workers is for --ray; add --ray (a local Ray) or --ray ADDRESS")
     spec_values["bands"] = parse_bands(spec_values.get("bands"))
     spec_values["bbox"] = parse_bbox(spec_values.get("bbox"))
     try:

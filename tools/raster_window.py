@@ -9,7 +9,8 @@ Bands (`choose_bands`): one band is panchromatic (shown as grey); three or more 
 file tags red, green and blue (colour interpretation or band descriptions), else as bands 1, 2, 3. A file that
 stores B, G, R, NIR (most 4-band products) needs ``bands=(3, 2, 1)``: the tags rarely say so.
 
-The stretch to 8 bits (`tools.raster_stretch`) is computed once from a sample of windows, never from the whole
+GDAL's block cache is capped (`BLOCK_CACHE_MB`), so memory stays flat however large the raster. The stretch
+to 8 bits (`tools.raster_stretch`) is computed once from a sample of windows, never from the whole
 raster. Ground resolution (`ground_resolution`) is measured in metres along the ground at the raster's
 centre, whatever the CRS (UTM metres, EPSG:3857's inflated metres, EPSG:4326 degrees), so windows can be
 resampled to the ground size a policy expects (SocioSeg tiles: 768 px at about 0.6 m).
@@ -18,6 +19,7 @@ resampled to the ground size a policy expects (SocioSeg tiles: 768 px at about 0
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.coords import GeoRef
 from tools.errors import InputError
 from tools.raster_stretch import Stretch, apply_stretch
+
+BLOCK_CACHE_MB = 256
+"""GDAL's block cache is capped at this many MB (its default is 5% of the machine's memory: 6 GB on 128 GB),
+unless GDAL_CACHEMAX is set in the environment. Windows overlap only by a strip, so a few rows of blocks suffice."""
 
 SUPPORTED_DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64")
 """Band data types the reader accepts (complex data is refused)."""
@@ -233,6 +239,10 @@ class RasterReader:
 
         if not self.path.is_file():
             raise InputError(f"raster file not found: {self.path}; check the path")
+        if "GDAL_CACHEMAX" not in os.environ:
+            from rasterio.env import set_gdal_config
+
+            set_gdal_config("GDAL_CACHEMAX", BLOCK_CACHE_MB)  # values below 100000 are MB
         try:
             with warnings.catch_warnings():  # a raster without a CRS is allowed here; callers that need one say so
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)

@@ -36,6 +36,7 @@ def test_raster_without_vectors_runs_every_window_and_writes_every_output(tmp_pa
         (["--bbox", "3,2,1,0"], "--bbox '3,2,1,0'"),
         (["--overlap", "0"], "--overlap must be between 1"),
         (["--stretch", "gamma"], "--stretch: Input should be"),
+        (["--workers", "2"], "--workers is for --ray"),
     ],
 )
 def test_bad_raster_flags_exit_2_with_the_fix_and_write_nothing(tmp_path, args, needle):

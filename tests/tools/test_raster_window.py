@@ -162,7 +162,7 @@ def test_the_single_scene_path_refuses_huge_images_with_a_clear_error(tmp_path):
     Image.new("1", (side, side)).save(png)  # 1-bit: cheap to write, huge when decoded
     tif = tmp_path / "huge.tif"
     with rasterio.open(tif, "w", driver="GTiff", height=side, width=side, count=1, dtype="uint16", tiled=True,
-                       sparse_ok=True) as dst:  # fmt: skip
+                       sparse_ok=True, crs=UTM, transform=Affine(0.6, 0, 4e5, 0, -0.6, 6.6e6)) as dst:  # fmt: skip
         dst.write(np.ones((1, 16, 16), np.uint16), window=((0, 16), (0, 16)))
     for path in (png, tif):
         with warnings.catch_warnings():
@@ -176,3 +176,24 @@ def test_uint8_geotiff_reads_exactly_as_its_pixels(tmp_path):
     data = rng.integers(0, 256, (3, 40, 50)).astype(np.uint8)
     arr, georef = read_image(_write(tmp_path / "rgb.tif", data, photometric="RGB"))
     assert (arr == np.moveaxis(data, 0, -1)).all() and georef is not None and georef.crs == UTM
+
+
+def test_a_cloud_optimised_geotiff_reads_by_window_and_downsampled_through_its_overviews(tmp_path):
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 256, (3, 1024, 1024)).astype(np.uint8)
+    src = _write(tmp_path / "plain.tif", data)
+    cog = tmp_path / "cog.tif"
+    with rasterio.open(src) as s:
+        profile = {**s.profile, "driver": "COG", "blocksize": 256, "overview_resampling": "average"}
+        profile.pop("blockxsize", None), profile.pop("blockysize", None), profile.pop("tiled", None)
+        with rasterio.open(cog, "w", **profile) as d:
+            d.write(s.read())
+    with rasterio.open(cog) as c:
+        assert c.overviews(1)  # the COG driver builds them
+    reader = RasterReader(cog)
+    win = PixelWindow(col_off=256, row_off=512, width=300, height=200, out_width=300, out_height=200)
+    rgb, valid = reader.read(win, Stretch(mode="none"))
+    assert valid.all() and (rgb == np.moveaxis(data[:, 512:712, 256:556], 0, -1)).all()
+    small, _ = reader.read(PixelWindow(col_off=0, row_off=0, width=1024, height=1024, out_width=128, out_height=128),
+                           Stretch(mode="none"))  # fmt: skip
+    assert small.shape == (128, 128, 3) and abs(float(small.mean()) - float(data.mean())) < 3
