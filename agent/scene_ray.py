@@ -3,10 +3,11 @@
 The job (raster reader, stretch, vector features, backend config) is put in Ray's object store once; each actor
 builds its backends from it in its constructor (one segmenter per actor) and answers windows, given by their
 bounds, never by their pixels (each actor reads its own windows). GPUs, when the cluster has any, are actor
-resources (``num_gpus=1`` per actor, as many actors as GPUs); otherwise one actor per CPU. Each actor keeps two
-windows in flight so it never waits for the driver. Results come back to the driver, which persists them as
-they arrive (`agent.scene_files`); the merge sorts them by window, so the output does not depend on which
-actor finished first.
+resources when the backends run a torch model (SAM 2, an in-process VLM): as many actors as GPUs, ``num_gpus=1``
+each (a share of them with more ``workers`` than GPUs); otherwise (the offline default, an OpenAI server) one
+actor per CPU. Each actor keeps two windows in flight so it never waits for the driver. Results come back to
+the driver, which persists them as they arrive (`agent.scene_files`); the merge sorts them by window, so the
+output does not depend on which actor finished first.
 
 ``address=None`` starts a local Ray (``ray.init()``) for the run and shuts it down afterwards; an address
 (``ray://host:10001``, ``auto``, ``host:6379``) joins an existing cluster and leaves it running.
@@ -18,6 +19,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from agent.backends import BackendConfig
 from agent.scene_window import WindowJob, WindowResult, WindowWorker
 from tools.errors import InputError, SocioError, lazy_import
 from tools.tiling import GridWindow
@@ -39,6 +41,11 @@ class WindowActor:
     def run(self, gw: GridWindow) -> WindowResult:
         """Answer one window."""
         return self.worker.run(gw)
+
+
+def uses_gpu(backend: BackendConfig) -> bool:
+    """Return whether a backend config runs a torch model (SAM 2 or an in-process VLM) that a GPU would serve."""
+    return backend.device != "cpu" and (backend.segmenter == "sam2" or backend.policy == "hf")
 
 
 def _cause(e: BaseException) -> BaseException:
@@ -77,12 +84,13 @@ def run_on_ray(
         started = not address
     try:
         resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0)) if job.backend.device != "cpu" else 0
+        gpus = float(resources.get("GPU", 0)) if uses_gpu(job.backend) else 0.0
         cpus = max(1, int(resources.get("CPU", os.cpu_count() or 1)))
-        n = workers or (gpus if gpus else cpus)
+        n = workers or (int(gpus) if gpus >= 1 else cpus)
         n = max(1, min(n, len(windows)))
         threads = max(1, cpus // n)
-        actor_cls = ray.remote(num_cpus=1, num_gpus=1 if gpus else 0)(WindowActor)
+        per_gpu = min(1.0, gpus / n) if gpus else 0.0
+        actor_cls = ray.remote(num_cpus=1, num_gpus=per_gpu)(WindowActor)
         job_ref = ray.put(job)
         actors = [actor_cls.remote(job_ref, threads) for _ in range(n)]
         queue = list(windows)

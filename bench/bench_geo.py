@@ -10,7 +10,8 @@ search runs in a child process of this script (``bench_geo.py _search ...``), wh
            km2 and as a share of the total.
 ``ray``    --pairs paired runs (alternating order) on a --ray-size city: one process against Ray with 2 local
            workers; median speed-up of the whole run and of the window phase, and whether outputs are identical
-           (instances.gpkg records and geometries, mask.tif bytes).
+           (instances.gpkg records and geometries, mask.tif bytes); also the steady-state speed-up (windows/s
+           after the first windows, i.e. without Ray's start-up and the actors' imports) and the load average.
 ``seams``  on a --seam-size city: the query tiled (768 px, overlap 128) and untiled (one window the size of the
            city); truth places that cross a window seam: recovered whole (one instance, IoU >= 0.5, nothing else
            covering >= 10% of it) or split; gIoU of merged tiled instances against the untiled ones, and both
@@ -79,10 +80,17 @@ def child_search(args: argparse.Namespace) -> None:
     spec = SearchSpec(raster=Path(args.city) / "city.tif", vectors=Path(args.city) / "layers.gpkg", query=args.query,
                       tile=args.tile, overlap=args.overlap, outlines=False)  # fmt: skip
     t0 = time.perf_counter()
-    report = run_search(spec, BackendConfig(), args.out, vectors=fns, ray=args.ray, workers=args.workers)
+    stamps: list[float] = []
+    report = run_search(spec, BackendConfig(), args.out, vectors=fns, ray=args.ray, workers=args.workers,
+                        on_progress=lambda done, total: stamps.append(time.perf_counter()))  # fmt: skip
     wall = time.perf_counter() - t0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"summary": report.summary, "wall_s": wall, "peak_rss_mb": rss_mb, "reader": reader}))
+    skip = min(10, len(stamps) // 4)  # steady state: after the workers are up and the first windows are done
+    steady = (len(stamps) - 1 - skip) / (stamps[-1] - stamps[skip]) if len(stamps) > skip + 1 else None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_mb, cpu_s = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    print(json.dumps({"summary": report.summary, "wall_s": wall, "peak_rss_mb": rss_mb, "cpu_s": cpu_s,
+                      "first_window_s": stamps[0] - t0 if stamps else None, "steady_windows_per_s": steady,
+                      "load_avg": os.getloadavg(), "reader": reader}))  # fmt: skip
 
 
 def search(city_dir: Path, out: Path, query: str, ray: bool = False, workers: int | None = None, tile: int = 768,
@@ -140,15 +148,20 @@ def bench_ray(root: Path, size: int, query: str, pairs: int) -> dict:
             pair[mode] = search(d, root / f"ray{size}-{mode}", query, ray=mode == "ray", workers=2)
         same = _same_outputs(root / f"ray{size}-single", root / f"ray{size}-ray")
         s1, s2 = pair["single"]["summary"]["seconds"], pair["ray"]["summary"]["seconds"]
+        p1, p2 = pair["single"], pair["ray"]
         runs.append({"order": list(order), "single_s": s1["total"], "ray_s": s2["total"],
                      "single_windows_s": s1["windows"], "ray_windows_s": s2["windows"],
                      "speedup": s1["total"] / s2["total"], "window_speedup": s1["windows"] / s2["windows"],
-                     "identical": same, "windows": pair["single"]["summary"]["ran"]})  # fmt: skip
+                     "ray_first_window_s": p2["first_window_s"], "single_first_window_s": p1["first_window_s"],
+                     "steady_speedup": p2["steady_windows_per_s"] / p1["steady_windows_per_s"],
+                     "load_avg": [p1["load_avg"][0], p2["load_avg"][0]],
+                     "identical": same, "windows": p1["summary"]["ran"]})  # fmt: skip
         print(json.dumps(runs[-1]))
     out = {
         "city_px": size, "query": query, "pairs": runs,
         "median_speedup": round(statistics.median(r["speedup"] for r in runs), 3),
         "median_window_speedup": round(statistics.median(r["window_speedup"] for r in runs), 3),
+        "median_steady_speedup": round(statistics.median(r["steady_speedup"] for r in runs), 3),
         "all_identical": all(r["identical"] for r in runs),
     }  # fmt: skip
     print(json.dumps({k: v for k, v in out.items() if k != "pairs"}, indent=1))

@@ -182,19 +182,20 @@ class MapPolicy(BasePolicy):
             self._blocks.move_to_end(scene.scene_id)
             return hit[1], hit[2]
         gsd = scene.georef.pixel_size if scene.georef else DEFAULT_GSD_M
-        roads = []
+        roads, lines = [], []
         for f in scene.layers:
             if f.kind == "road" and f.geometry.geom_type in ("LineString", "MultiLineString"):
+                lines.append(f.geometry)
                 width_m = float(f.props.get("width_m", 8.0) or 8.0)
                 roads.append(f.geometry.buffer(max(1.0, width_m / gsd / 2), cap_style="flat"))
         h, w = scene.hw
         blocks: list[Polygon] = []
         if roads:
-            # blocks reach as far as the roads do: a window of a larger scene is given the map around it, and a
-            # place across the window's edge keeps its whole block (clipped to the image only when boxed)
-            merged = union_all(roads)
-            x0, y0, x1, y1 = merged.bounds
-            free = box(min(x0, 0), min(y0, 0), max(x1, w), max(y1, h)).difference(merged)
+            # blocks reach as far as the road centrelines do: a window of a larger scene is given the map around
+            # it, and a place across the window's edge keeps its whole block (clipped to the image only when
+            # boxed); layers clipped to the image (SynthCity tiles) give the image frame, as before
+            x0, y0, x1, y1 = union_all(lines).bounds
+            free = box(min(x0, 0), min(y0, 0), max(x1, w), max(y1, h)).difference(union_all(roads))
             blocks = [g for g in getattr(free, "geoms", [free]) if g.area > 100]
         tree = STRtree(blocks) if blocks else None
         self._blocks[scene.scene_id] = (scene, blocks, tree)

@@ -34,3 +34,11 @@ def test_zero_workers_is_an_input_error(tmp_path):
 
     with pytest.raises(InputError, match="--workers must be at least 1"):
         run_on_ray(None, [], lambda r: None, workers=0)  # type: ignore[arg-type]
+
+
+def test_gpus_are_actor_resources_only_for_torch_backends():
+    from agent.scene_ray import uses_gpu
+
+    assert not uses_gpu(BackendConfig())  # the offline default runs on CPUs: one actor per CPU
+    assert uses_gpu(BackendConfig(segmenter="sam2:/m/sam2.1_hiera_tiny.pt"))
+    assert not uses_gpu(BackendConfig(segmenter="sam2:/m/sam2.1_hiera_tiny.pt", device="cpu"))
