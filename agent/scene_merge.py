@@ -1,7 +1,8 @@
 """Merge the windows' instances across seams and write the search's outputs (instances.gpkg/.geojson, mask.tif).
 
 Pieces are merged in the raster CRS by `tools.tiling.merge_pieces`, in window order, so a single-process run
-and a Ray run (windows finishing in any order) give the same instances.
+and a Ray run (windows finishing in any order) give the same instances; edge fragments
+(`tools.tiling.edge_fragments`) are dropped.
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ from agent.scene_files import SearchFolder
 from agent.scene_window import WindowResult, geometry_of
 from tools.mask_raster import write_mask_geotiff
 from tools.raster_window import RasterInfo
-from tools.tiling import GridWindow, Piece, merge_pieces
+from tools.tiling import GridWindow, Piece, edge_fragments, merge_pieces
 from tools.vector_io import instances_geojson_lonlat, write_gpkg
 
 
 @dataclass
 class MergedOutput:
-    """The merged instances: one record (fields) and one geometry (raster CRS) per instance."""
+    """The merged instances: one record (fields) and one geometry (raster CRS) per instance; edge fragments dropped."""
 
     records: list[dict[str, Any]]
     geometries: list[BaseGeometry]
     pieces: int
+    fragments: int = 0
 
 
 def _area_m2(geoms: Sequence[BaseGeometry], crs: str) -> list[float]:
@@ -52,6 +54,9 @@ def merge_windows(
         for inst in r.instances:
             pieces.append(Piece(r.window_id, footprints[r.window_id], geometry_of(inst), inst.model_dump()))
     merged = merge_pieces(pieces)
+    ran = {r.window_id for r in results}
+    fragments = set(edge_fragments(merged, pieces, {w: f for w, f in footprints.items() if w in ran}))
+    merged = [m for k, m in enumerate(merged) if k not in fragments]
     geoms = [m.geometry for m in merged]
     areas = _area_m2(geoms, info.crs or "") if geoms and info.crs else [0.0] * len(geoms)
     records = []
@@ -67,7 +72,7 @@ def merge_windows(
             "source": sources.most_common(1)[0][0], "windows": ";".join(windows_seen), "n_windows": len(windows_seen),
             "area_m2": area, "reason": main.data["reason"],
         })  # fmt: skip
-    return MergedOutput(records=records, geometries=geoms, pieces=len(pieces))
+    return MergedOutput(records=records, geometries=geoms, pieces=len(pieces), fragments=len(fragments))
 
 
 def write_search_outputs(folder: SearchFolder, merged: MergedOutput, info: RasterInfo) -> dict[str, Path]:

@@ -32,7 +32,7 @@ from shapely.geometry import box
 
 from agent.backends import BackendConfig
 from agent.scene_files import SearchFolder, file_fingerprint
-from agent.scene_merge import merge_windows, write_search_outputs
+from agent.scene_merge import MergedOutput, merge_windows, write_search_outputs
 from agent.scene_window import VectorFunctions, WindowJob, WindowResult, WindowWorker, default_vector_functions
 from tools.errors import InputError
 from tools.map_lookup import features_for
@@ -310,7 +310,7 @@ def run_search(
     t3 = time.perf_counter()
     files = write_search_outputs(folder, merged, plan.info)
     t4 = time.perf_counter()
-    summary = _summary(plan, ordered, resumed, len(todo), merged.pieces, len(merged.records),
+    summary = _summary(plan, ordered, resumed, len(todo), merged,
                        {"plan": plan.seconds, "claim": t1 - t0 - plan.seconds, "windows": t2 - t1, "merge": t3 - t2,
                         "write": t4 - t3, "total": t4 - t0})  # fmt: skip
     folder.write_json("summary.json", summary)
@@ -319,7 +319,7 @@ def run_search(
 
 
 def _summary(
-    plan: SearchPlan, results: list[WindowResult], resumed: int, ran: int, pieces: int, instances: int,
+    plan: SearchPlan, results: list[WindowResult], resumed: int, ran: int, merged: MergedOutput,
     seconds: dict[str, float],
 ) -> dict[str, Any]:  # fmt: skip
     per_window: dict[str, float] = {}
@@ -337,7 +337,8 @@ def _summary(
         "nodata_windows": sum(r.status == "nodata" for r in results),
         "dropped_nodata": sum(r.dropped_nodata for r in results),
         "format_failures": sum(r.format_failures for r in results),
-        "pieces": pieces, "instances": instances, "matches": plan.matches, "level": plan.target.level,
+        "pieces": merged.pieces, "edge_fragments": merged.fragments, "instances": len(merged.records),
+        "matches": plan.matches, "level": plan.target.level,
         "scale": list(plan.scale), "stretch": plan.stretch.model_dump(), "notes": plan.notes,
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
         "window_seconds": {k: round(v, 4) for k, v in per_window.items()},

@@ -10,6 +10,10 @@ different windows are the same place when, inside the region the two windows sha
 same ground (their intersection there is at least ``min_shared`` of the smaller one's part there). Same-place
 pieces are grouped transitively (union-find) and their union (`shapely.union_all`, then `shapely.make_valid`)
 is the merged instance. Two places that merely touch at a seam are never merged: they share no overlap.
+
+Edge fragments (`edge_fragments`): a place seen by one window only, at its edge, inside another window that
+looked at the same ground from nearer its own centre and found nothing there, is a fragment (a box that pokes
+into the window from a place beyond it, a mask cut by the window's edge): the more central view decides.
 """
 
 from __future__ import annotations
@@ -181,6 +185,38 @@ def merge_pieces(pieces: Sequence[Piece], min_shared: float = 0.5) -> list[Merge
     for members in sorted(groups.values(), key=lambda m: m[0]):
         geom = shapely.make_valid(shapely.union_all([geoms[i] for i in members]))
         out.append(MergedInstance(geometry=_polygonal(geom), pieces=members))
+    return out
+
+
+def edge_fragments(
+    merged: Sequence[MergedInstance], pieces: Sequence[Piece], footprints: dict[str, BaseGeometry]
+) -> list[int]:
+    """Return the indices of merged instances that are edge fragments (see the module docstring).
+
+    Args:
+        merged: the merged instances.
+        pieces: the pieces they index.
+        footprints: the outline of every window that was run, by id (windows not run saw nothing).
+
+    >>> from shapely.geometry import box
+    >>> fa, fb = box(0, 0, 10, 10), box(8, 0, 18, 10)
+    >>> ps = [Piece("a", fa, box(9, 4, 10, 5)), Piece("b", fb, box(12, 2, 16, 6))]
+    >>> edge_fragments(merge_pieces(ps), ps, {"a": fa, "b": fb})
+    [0]
+    """
+    ids = list(footprints)
+    tree = shapely.STRtree([footprints[i] for i in ids])
+    centres = {i: footprints[i].centroid for i in ids}
+    out = []
+    for k, m in enumerate(merged):
+        seen = m.window_ids(pieces)
+        if len(seen) != 1 or m.geometry.is_empty:
+            continue
+        p = m.geometry.representative_point()
+        own = p.distance(centres[seen[0]])
+        others = [ids[j] for j in tree.query(p, predicate="within").tolist() if ids[j] != seen[0]]
+        if any(p.distance(centres[o]) < own for o in others):
+            out.append(k)
     return out
 
 

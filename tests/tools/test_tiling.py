@@ -119,3 +119,17 @@ def test_polygons_round_trip_pixel_crs_pixel_within_one_pixel(tmp_path, case):
     centres = shapely.points(xs + 0.5, ys + 0.5)
     assert shapely.contains(expect.buffer(1.0), centres).all()  # every mask pixel lies within 1 px of the polygon
     assert math.isclose(mask.sum(), expect.area, rel_tol=0.03)
+
+
+def test_only_fragments_another_window_saw_more_centrally_are_dropped():
+    from tools.tiling import edge_fragments
+
+    fa, fb = box(0, 0, 60, 60), box(50, 0, 110, 60)
+    pieces = [
+        Piece("a", fa, box(56, 20, 60, 30)),  # A's edge, inside B nearer B's centre, B found nothing: fragment
+        Piece("a", fa, box(1, 1, 8, 8)),  # A's outer edge: no other window saw it, kept
+        Piece("b", fb, box(52, 40, 58, 50)),  # in the strip, but nearer B's centre than A's: B's own view, kept
+    ]
+    merged = merge_pieces(pieces)
+    assert edge_fragments(merged, pieces, {"a": fa, "b": fb}) == [0]
+    assert edge_fragments(merged, pieces, {"a": fa}) == []  # B was not run: it saw nothing
