@@ -210,7 +210,7 @@ def edge_fragments(
     out = []
     for k, m in enumerate(merged):
         seen = m.window_ids(pieces)
-        if len(seen) != 1 or m.geometry.is_empty:
+        if len(seen) != 1 or m.geometry.is_empty or seen[0] not in centres:
             continue
         p = m.geometry.representative_point()
         own = p.distance(centres[seen[0]])
