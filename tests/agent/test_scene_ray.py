@@ -21,7 +21,7 @@ def test_local_ray_on_two_cpus_gives_the_single_process_instances(tmp_path):
                       query="parks", tile=320, overlap=64, outlines=False)  # fmt: skip
     one = run_search(spec, BackendConfig(), tmp_path / "single", vectors=FUNCTIONS)
     ray = run_search(spec, BackendConfig(), tmp_path / "ray", vectors=FUNCTIONS, ray=True, workers=2)
-    assert one.summary["ran"] == ray.summary["ran"] >= 4 and one.instances >= 2
+    assert one.summary["ran"] == ray.summary["ran"] >= 4 and 1 <= one.instances < one.summary["pieces"]  # a seam merged
     a = gpd.read_file(tmp_path / "single" / "instances.gpkg")
     b = gpd.read_file(tmp_path / "ray" / "instances.gpkg")
     assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
