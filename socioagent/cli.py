@@ -52,23 +52,64 @@ def _progress_printer(quiet: bool) -> Callable[[dict[str, Any]], None] | None:
     return show
 
 
+GEO = "Scene-scale search (--raster)"
+
+
 @app.command()
 @handle_errors
 @backend_options()
 def segment(
-    sat: Annotated[Path, typer.Option(help="satellite image: PNG, JPEG or GeoTIFF (CRS kept)")],
-    map: Annotated[Path, typer.Option(help="digital map image of the same window and size")],
     query: Annotated[str, typer.Option(help="what to find: a name, a class ('schools') or a function")],
     backend: BackendConfig,
+    sat: Annotated[Path | None, typer.Option(help="satellite image: PNG, JPEG or GeoTIFF (CRS kept)")] = None,
+    map: Annotated[Path | None, typer.Option(help="digital map image of the same window and size")] = None,
     layers: Annotated[Path | None, typer.Option(help="vector layers (GeoJSON/GeoPackage) for the map policy")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("socio_out"),
     json_out: Annotated[bool, typer.Option("--json", help="also print result.json to stdout")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
-) -> None:
-    """Find QUERY in one scene and write mask.png, overlay.png, result.json and instances.geojson to --out."""
+    raster: Annotated[Path | None, typer.Option(help="a GeoTIFF/COG of any size, searched window by window",
+                                                rich_help_panel=GEO)] = None,
+    vectors: Annotated[Path | None, typer.Option(help="map vectors for --raster: .osm.pbf, GeoPackage, GeoJSON",
+                                                 rich_help_panel=GEO)] = None,
+    bbox: Annotated[str | None, typer.Option(help="search only minx,miny,maxx,maxy (lon/lat unless --bbox-crs)",
+                                             rich_help_panel=GEO)] = None,
+    bbox_crs: Annotated[str, typer.Option(help="CRS of --bbox", rich_help_panel=GEO)] = "EPSG:4326",
+    tile: Annotated[int, typer.Option(help="window side in pixels, as the policy sees it", rich_help_panel=GEO)] = 768,
+    overlap: Annotated[int, typer.Option(help="pixels shared by neighbouring windows", rich_help_panel=GEO)] = 128,
+    gsd: Annotated[str, typer.Option(help="read windows at this many metres per pixel, or 'native'",
+                                     rich_help_panel=GEO)] = "0.6",
+    bands: Annotated[str | None, typer.Option(help="1-based bands as R,G,B, or one band (panchromatic): 3,2,1",
+                                              rich_help_panel=GEO)] = None,
+    stretch: Annotated[str, typer.Option(help="to 8 bits: auto, none or percentile (2-98 % of sampled windows)",
+                                         rich_help_panel=GEO)] = "auto",
+    scan_all: Annotated[bool, typer.Option(help="run every window, not only where the map names the query",
+                                           rich_help_panel=GEO)] = False,
+    outlines: Annotated[bool, typer.Option(help="use the outlines the vector data holds for places found",
+                                           rich_help_panel=GEO)] = True,
+    style: Annotated[str, typer.Option(help="map style of the rendered maps", rich_help_panel=GEO)] = "amap",
+    ray: Annotated[str | None, typer.Option(help="run windows on Ray: --ray (local) or --ray ADDRESS",
+                                            rich_help_panel=GEO)] = None,
+    workers: Annotated[int | None, typer.Option(help="Ray actors (default: one per GPU, else one per CPU)",
+                                                rich_help_panel=GEO)] = None,
+) -> None:  # fmt: skip
+    """Find QUERY in one scene (--sat/--map) or in a raster of any size (--raster; outputs in --out)."""
+    from tools.errors import InputError
+
+    if raster is not None:
+        if sat is not None or map is not None or layers is not None or json_out:
+            raise InputError("--raster searches a raster with --vectors; --sat, --map, --layers and --json are for "
+                             "one scene: give one or the other")  # fmt: skip
+        from socioagent.scene_command import scene_search_command
+
+        gsd_value = None if gsd.strip().lower() == "native" else _positive(gsd, "--gsd")
+        scene_search_command(backend, out, quiet, ray, workers, raster=raster, vectors=vectors, query=query, bbox=bbox,
+                             bbox_crs=bbox_crs, tile=tile, overlap=overlap, gsd=gsd_value, bands=bands,
+                             stretch=stretch, scan_all=scan_all, outlines=outlines, style=style)  # fmt: skip
+        return
+    if sat is None or map is None:
+        raise InputError("give --sat and --map for one scene, or --raster (with --vectors) for a raster of any size")
     from agent.outputs import result_document, write_outputs
     from agent.run import run_query
-    from tools.errors import InputError
     from tools.scene import load_scene
 
     scene = load_scene(sat, map, layers)
@@ -81,6 +122,18 @@ def segment(
         sys.stdout.write(json.dumps(result_document(result), indent=2) + "\n")
     if not quiet:
         _summary(result, written)
+
+
+def _positive(text: str, flag: str) -> float:
+    from tools.errors import InputError
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not v > 0:
+        raise InputError(f"{flag} {text!r}: give a positive number of metres per pixel, or 'native'")
+    return v
 
 
 def _summary(result: Any, written: dict[str, Path]) -> None:
@@ -170,9 +223,28 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def optional_value(argv: list[str], option: str, default: str) -> list[str]:
+    """Return ``argv`` with ``default`` after ``option`` where it is given no value (``--ray`` alone).
+
+    Typer cannot declare an option whose value is optional, so ``--ray`` and ``--ray ADDRESS`` both work
+    through this rewrite of the command line.
+
+    >>> optional_value(["segment", "--ray", "--query", "x"], "--ray", "local")
+    ['segment', '--ray', 'local', '--query', 'x']
+    """
+    out = []
+    for i, a in enumerate(argv):
+        out.append(a)
+        if a == option and (i + 1 == len(argv) or argv[i + 1].startswith("-")):
+            out.append(default)
+    return out
+
+
 def main() -> None:
     """Run the ``socio`` app (the console-script entry point)."""
-    app()
+    from socioagent.scene_command import RAY_LOCAL
+
+    app(args=optional_value(sys.argv[1:], "--ray", RAY_LOCAL))
 
 
 if __name__ == "__main__":

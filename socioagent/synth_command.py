@@ -27,11 +27,31 @@ def synth_command(
     formats: Annotated[
         str, typer.Option(help="Comma-separated outputs: raw (SocioSeg folder layout), parquet (HF datasets).")
     ] = "raw,parquet",
+    city: Annotated[
+        bool,
+        typer.Option(
+            "--city",
+            help="Write one contiguous city instead of a split: <out>/city.tif (--size px square), layers.gpkg, "
+            "truth.gpkg, city.json. --split, --n and --formats do not apply.",
+        ),
+    ] = False,
 ) -> None:
-    """Generate a SynthCity split: satellite tiles, maps, layers, georeferencing, masks and queries."""
+    """Generate a SynthCity split (tiles, maps, layers, masks, queries), or with --city one city of any size."""
     from rich.console import Console
 
     from evals.progress import progress_bar
+
+    if city:
+        from evals.synthcity.city_export import check_city_args, write_city
+
+        check_city_args(seed, size, gsd)
+        with progress_bar("synth city", 1) as update:
+            report = write_city(out, seed, size, gsd, lambda k, total: update(completed=k, total=total))
+        Console(stderr=True).print(
+            f"[bold]city[/bold] {size}x{size} px at {gsd} m/px: {report.places} places, {report.features} map "
+            f"features in {report.seconds:.1f} s -> {report.root}"
+        )
+        return
     from evals.synthcity.export import check_generation, run_generation
 
     fmts = check_generation(split, n, seed, size, gsd, formats)  # before the progress bar shows

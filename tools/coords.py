@@ -156,10 +156,13 @@ class GeoRef:
     Attributes:
         crs: any CRS string pyproj understands (``"EPSG:32633"``, WKT).
         transform: affine transform from (col, row) pixel-corner coordinates to CRS (x, y).
+        ground_m: the ground size of a pixel in metres, when measured (`tools.raster_window.ground_resolution`:
+            EPSG:4326 pixels are degrees, EPSG:3857 metres are not ground metres).
     """
 
     crs: str
     transform: Affine
+    ground_m: float | None = None
 
     def to_crs(self, x: float, y: float) -> tuple[float, float]:
         """Convert an image-pixel point to CRS coordinates."""
@@ -171,7 +174,9 @@ class GeoRef:
 
     @property
     def pixel_size(self) -> float:
-        """Mean ground size of one pixel in CRS units (metres for a projected CRS)."""
+        """Mean ground size of one pixel: ``ground_m`` when measured, else in CRS units (metres for UTM)."""
+        if self.ground_m is not None:
+            return self.ground_m
         return math.sqrt(abs(self.transform.determinant))
 
 

@@ -7,6 +7,7 @@ graph state only ever holds their ids.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,14 +91,28 @@ class Scene:
         return int(self.sat.shape[0]), int(self.sat.shape[1])
 
 
+MAX_SCENE_PIXELS = 25_000_000
+"""The largest image (about 5000 x 5000) the single-scene path reads whole; larger rasters go window by window."""
+
+
+def _check_scene_size(p: Path, what: str, width: int, height: int) -> None:
+    if width * height > MAX_SCENE_PIXELS:
+        raise InputError(
+            f"{what} {p} is {width}x{height} pixels ({width * height / 1e6:.0f} Mpx), over the single-scene limit of "
+            f"{MAX_SCENE_PIXELS / 1e6:.0f} Mpx; search it window by window instead: socio segment --raster {p} "
+            "--vectors LAYERS --query ... --out DIR"
+        )
+
+
 def read_image(path: str | Path, what: str = "image") -> tuple[np.ndarray, GeoRef | None]:
     """Read an RGB image (PNG, JPEG, GeoTIFF) as (H, W, 3) uint8, with its georeferencing if it has one.
 
-    Single-band images are repeated to three bands; images of more bands keep the first three;
-    non-8-bit data is stretched from its 2nd to 98th percentile.
+    GeoTIFFs are read by `tools.raster_window.RasterReader` (its band choice, nodata painted black) and
+    stretched to 8 bits by `tools.raster_stretch` (8-bit data as is; other data types per band, 2nd to 98th
+    percentile of a sample of windows). Other images are converted to RGB by PIL.
 
     Raises:
-        InputError: the file is missing or is not a readable image.
+        InputError: the file is missing, is not a readable image, or is larger than `MAX_SCENE_PIXELS`.
     """
     p = Path(path)
     if not p.is_file():
@@ -105,37 +120,30 @@ def read_image(path: str | Path, what: str = "image") -> tuple[np.ndarray, GeoRe
     if p.suffix.lower() in GEOTIFF_SUFFIXES:
         return _read_geotiff(p, what)
     try:
-        with Image.open(p) as im:
+        with warnings.catch_warnings():  # our own size check below says what to do instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(p)
+        with im:
+            _check_scene_size(p, what, *im.size)
             arr = np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError as e:
+        raise InputError(
+            f"{what} {p} is too large to read as one scene ({e}); search it window by window instead: "
+            f"socio segment --raster {p} --vectors LAYERS --query ... --out DIR (as a GeoTIFF)"
+        ) from e
     except (UnidentifiedImageError, OSError) as e:
         raise InputError(f"{what} file {p} is not a readable image ({e}); give a PNG, JPEG or GeoTIFF") from e
     return np.ascontiguousarray(arr), None
 
 
 def _read_geotiff(p: Path, what: str) -> tuple[np.ndarray, GeoRef | None]:
-    import rasterio
-    from rasterio.errors import RasterioIOError
+    from tools.raster_stretch import compute_stretch
+    from tools.raster_window import RasterReader
 
-    try:
-        with rasterio.open(p) as src:
-            data = src.read()
-            georef = GeoRef(crs=src.crs.to_string(), transform=src.transform) if src.crs else None
-    except RasterioIOError as e:
-        raise InputError(f"{what} file {p} is not a readable raster ({e}); give a PNG, JPEG or GeoTIFF") from e
-    bands = data[:3] if data.shape[0] >= 3 else np.repeat(data[:1], 3, axis=0)
-    arr = np.moveaxis(bands, 0, -1)
-    if arr.dtype != np.uint8:
-        arr = _stretch_to_uint8(arr)
-    return np.ascontiguousarray(arr), georef
-
-
-def _stretch_to_uint8(arr: np.ndarray) -> np.ndarray:
-    a = arr.astype(np.float64)
-    finite = a[np.isfinite(a)]
-    lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
-    if hi <= lo:
-        hi = lo + 1.0
-    return np.clip((np.nan_to_num(a, nan=lo) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
+    with RasterReader(p) as reader:
+        _check_scene_size(p, what, reader.info.width, reader.info.height)
+        rgb, _valid = reader.read(reader.full_window(), compute_stretch(reader))
+        return rgb, reader.info.georef()
 
 
 def layer_feature(index: int, row: dict[str, Any], geometry: BaseGeometry) -> LayerFeature:

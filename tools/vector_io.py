@@ -1,7 +1,10 @@
-"""Masks to polygons, and polygons out as GeoJSON with CRS, score and provenance."""
+"""Masks to polygons, and polygons out as GeoJSON (scene CRS or RFC 7946 lon/lat) and GeoPackage, with provenance."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,3 +59,41 @@ def instances_geojson(
     if georef is not None:
         fc["crs"] = {"type": "name", "properties": {"name": georef.crs}}
     return fc
+
+
+def write_gpkg(
+    path: str | Path, records: list[dict[str, Any]], geoms: list[BaseGeometry], crs: str, layer: str = "instances"
+) -> Path:
+    """Write geometries with their fields as one GeoPackage layer in ``crs``, atomically.
+
+    The file is written under a temporary name beside ``path`` and renamed into place, so a reader never sees
+    half a GeoPackage. An empty list writes an empty layer.
+    """
+    import geopandas as gpd
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")  # GDAL wants the .gpkg extension
+    tmp.unlink(missing_ok=True)
+    gdf = (
+        gpd.GeoDataFrame(records, geometry=list(geoms), crs=crs)
+        if records
+        else gpd.GeoDataFrame({"query": []}, geometry=[], crs=crs)
+    )
+    try:
+        gdf.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return p
+
+
+def instances_geojson_lonlat(records: list[dict[str, Any]], geoms: list[BaseGeometry], crs: str) -> dict[str, Any]:
+    """Return instance polygons as an RFC 7946 FeatureCollection: reprojected to lon/lat (WGS 84), no ``crs`` member."""
+    import geopandas as gpd
+
+    if not records:
+        return {"type": "FeatureCollection", "features": []}
+    gdf = gpd.GeoDataFrame(records, geometry=list(geoms), crs=crs).to_crs("EPSG:4326")
+    return json.loads(gdf.to_json(drop_id=True))

@@ -8,6 +8,9 @@ matching land-use area gives a box (its outline, grown a little, since fills rar
 exactly); each matching point of interest not inside such an area gives the road-bounded block around it,
 cut to the usual size of its class.
 
+Blocks are the areas between the map's roads, as far as the roads reach (beyond the image when the layers do,
+as in the windows of a scene-scale search).
+
 Refine: each box keeps its extent and gets positive points on the target's map points and negative
 points on other places' map points that fall inside it (another label inside the box is another place).
 """
@@ -179,15 +182,20 @@ class MapPolicy(BasePolicy):
             self._blocks.move_to_end(scene.scene_id)
             return hit[1], hit[2]
         gsd = scene.georef.pixel_size if scene.georef else DEFAULT_GSD_M
-        roads = []
+        roads, lines = [], []
         for f in scene.layers:
             if f.kind == "road" and f.geometry.geom_type in ("LineString", "MultiLineString"):
+                lines.append(f.geometry)
                 width_m = float(f.props.get("width_m", 8.0) or 8.0)
                 roads.append(f.geometry.buffer(max(1.0, width_m / gsd / 2), cap_style="flat"))
         h, w = scene.hw
         blocks: list[Polygon] = []
         if roads:
-            free = box(0, 0, w, h).difference(union_all(roads))
+            # blocks reach as far as the road centrelines do: a window of a larger scene is given the map around
+            # it, and a place across the window's edge keeps its whole block (clipped to the image only when
+            # boxed); layers clipped to the image (SynthCity tiles) give the image frame, as before
+            x0, y0, x1, y1 = union_all(lines).bounds
+            free = box(min(x0, 0), min(y0, 0), max(x1, w), max(y1, h)).difference(union_all(roads))
             blocks = [g for g in getattr(free, "geoms", [free]) if g.area > 100]
         tree = STRtree(blocks) if blocks else None
         self._blocks[scene.scene_id] = (scene, blocks, tree)

@@ -81,7 +81,12 @@ def _valid(poly: Polygon) -> Polygon | MultiPolygon:
 
 
 def build_layers(
-    lay: CityLayout, names: list[str], keep_poi: set[int], rng: np.random.Generator, namegen: NameGenerator
+    lay: CityLayout,
+    names: list[str],
+    keep_poi: set[int],
+    rng: np.random.Generator,
+    namegen: NameGenerator,
+    shop_area_km2: float | None = None,
 ) -> list[LayerFeature]:
     """Build the map layers of a tile in image pixels.
 
@@ -91,6 +96,8 @@ def build_layers(
         keep_poi: sites whose POI must be shown (name-level targets): never missing, moved into the tile.
         rng: random stream for omissions, offsets and jitter.
         namegen: name source for roads' and shops' names already drawn, and for shop POIs.
+        shop_area_km2: the area the layout's shop points come from (default: the whole tile); a city block
+            (`evals.synthcity.city`) passes its own.
     """
     size = lay.size
     tile = box(0, 0, size, size)
@@ -135,12 +142,15 @@ def build_layers(
         else:
             props = {"road_class": r.road_class, "width_m": round(r.width, 2)}
             feats.append(LayerFeature(f"road-{i}", "road", ln, r.name, None, None, props))
-    feats += _shop_pois(lay, rng, namegen, tile)
+    feats += _shop_pois(lay, rng, namegen, tile, shop_area_km2)
     return feats
 
 
-def _shop_pois(lay: CityLayout, rng: np.random.Generator, namegen: NameGenerator, tile: Polygon) -> list[LayerFeature]:
-    area_km2 = (lay.size * lay.gsd) ** 2 / 1e6
+def _shop_pois(
+    lay: CityLayout, rng: np.random.Generator, namegen: NameGenerator, tile: Polygon, area_km2: float | None = None
+) -> list[LayerFeature]:
+    if area_km2 is None:
+        area_km2 = (lay.size * lay.gsd) ** 2 / 1e6
     n = int(rng.poisson(45 * area_km2))
     pts = [lay.px(p) for p in lay.shop_points]
     pts = [p for p in pts if 6 < p[0] < lay.size - 6 and 6 < p[1] < lay.size - 6]

@@ -47,9 +47,33 @@ class _Sun:
         return self.dir * self.length * h
 
 
-def render_satellite(d: Drawing, pal: Palette, size: int, gsd: float, rng: np.random.Generator) -> np.ndarray:
-    """Paint a drawing (in image pixels) as an (H, W, 3) uint8 satellite-like image."""
-    sun = _Sun(rng, gsd)
+class SatLook:
+    """The look shared by every part of one image: the sun and the camera's colour transform.
+
+    A tile draws its own look from its random stream; a city (`evals.synthcity.city_render`) draws one look and
+    renders every chunk with it, so the sun and the colours do not change at chunk borders.
+    """
+
+    def __init__(self, rng: np.random.Generator, gsd: float) -> None:
+        """Draw a sun and a colour transform from ``rng`` (in the order a tile draws them)."""
+        self.sun = _Sun(rng, gsd)
+        self.finish = _finish_params(rng)
+
+
+def render_satellite(
+    d: Drawing, pal: Palette, size: int, gsd: float, rng: np.random.Generator, look: SatLook | None = None
+) -> np.ndarray:
+    """Paint a drawing (in image pixels) as an (H, W, 3) uint8 satellite-like image.
+
+    Args:
+        d: the drawing, in image pixels.
+        pal: the palette.
+        size: the image side in pixels.
+        gsd: metres per pixel.
+        rng: the random stream of textures, noise and per-object variation.
+        look: the sun and colour transform to use; None draws them from ``rng`` (a tile's own look).
+    """
+    sun = look.sun if look is not None else _Sun(rng, gsd)
     img = _ground(d, pal, size, gsd, rng)
     _paints(img, d, pal, gsd)
     _object_shadows(img, d, sun)
@@ -69,7 +93,7 @@ def render_satellite(d: Drawing, pal: Palette, size: int, gsd: float, rng: np.ra
     img *= 1.0 - s[..., None] * (1.0 - tint)
     _buildings(img, d.buildings, pal, sun, gsd, rng)
     _trees(img, trees, pal, sun, gsd, rng)
-    return _finish(img, rng)
+    return _finish(img, rng, look.finish if look is not None else None)
 
 
 def _ground(d: Drawing, pal: Palette, size: int, gsd: float, rng: np.random.Generator) -> np.ndarray:
@@ -285,13 +309,21 @@ def _trees(img: np.ndarray, trees: np.ndarray, pal: Palette, sun: _Sun, gsd: flo
     img[mask] = tree_px
 
 
-def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Apply white balance, brightness, contrast and haze in one colour transform, then blur and sensor noise."""
-    size = img.shape[0]
+def _finish_params(rng: np.random.Generator) -> tuple[np.ndarray, float, float, float]:
+    """Draw white balance, brightness, contrast and haze, in that order."""
     wb = rng.normal(1.0, 0.025, 3)
     bright = rng.uniform(0.92, 1.08)
     contrast = rng.uniform(0.9, 1.12)
     haze = rng.uniform(0.0, 0.12)
+    return wb, float(bright), float(contrast), float(haze)
+
+
+def _finish(
+    img: np.ndarray, rng: np.random.Generator, params: tuple[np.ndarray, float, float, float] | None = None
+) -> np.ndarray:
+    """Apply white balance, brightness, contrast and haze in one colour transform, then blur and sensor noise."""
+    size = img.shape[0]
+    wb, bright, contrast, haze = params if params is not None else _finish_params(rng)
     # out = ((img * wb * bright - 118) * contrast + 118) * (1 - haze) + haze * haze_rgb, as one affine map
     scale = wb * bright * contrast * (1 - haze)
     offset = 118.0 * (1 - contrast) * (1 - haze) + haze * np.array([196.0, 200.0, 210.0])
