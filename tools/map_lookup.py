@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.proposals import Proposal, RoadBlocks, propose
 from tools.query import QueryTarget, best_name_matches, interpret_query, match_class, match_function
 from tools.registry import ToolContext, register
 from tools.scene import LayerFeature, Scene
@@ -59,11 +60,15 @@ class MapLookupInput(BaseModel):
 
 
 class MapLookupOutput(BaseModel):
-    """Features found, and how the request was read."""
+    """Features found, how the request was read, and where the map says the places are."""
 
     level: Level
     interpretation: str
     features: list[Feature]
+    proposals: list[Proposal] = Field(
+        default_factory=list,
+        description="boxes where the map says the places are (land-use areas, fills, road blocks cut to size)",
+    )
 
 
 def lookup(scene: Scene, args: MapLookupInput) -> MapLookupOutput:
@@ -84,7 +89,12 @@ def lookup(scene: Scene, args: MapLookupInput) -> MapLookupOutput:
         return MapLookupOutput(level="unknown", interpretation="no query, name, class or function given", features=[])
     found = [f for f in features_for(target, scene.layers, text) if f.kind in args.kinds]
     feats = [to_feature(f, scene.hw, target.score) for f in found[: args.limit]]
-    return MapLookupOutput(level=target.level, interpretation=target.describe(), features=feats)
+    proposals = propose(scene, target, found[: args.limit], _BLOCKS)
+    return MapLookupOutput(level=target.level, interpretation=target.describe(), features=feats, proposals=proposals)
+
+
+_BLOCKS = RoadBlocks()
+"""The road blocks of the scenes looked up last (see `tools.proposals.RoadBlocks`)."""
 
 
 @register
@@ -92,6 +102,7 @@ def map_lookup(args: MapLookupInput, ctx: ToolContext) -> MapLookupOutput:
     """Search a scene's map layers for places by name, socio-class or socio-function.
 
     Returns the matching points of interest and land-use areas with their boxes and representative points
-    in image pixels, and how the request was read (name, class, function or unknown).
+    in image pixels, how the request was read (name, class, function or unknown), and proposals: boxes where
+    the map says the places are (land-use outlines, fills, road blocks cut to the class's usual size).
     """
     return lookup(ctx.store.get(args.scene_id), args)
