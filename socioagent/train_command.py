@@ -94,6 +94,9 @@ def sft_command(
     val: ValOpt = 0,
     val_split: ValSplitOpt = "val",
     eval_every: Annotated[int, typer.Option(min=1, help="validation every this many steps")] = 100,
+    cache: Annotated[
+        Path | None, typer.Option(help="folder to keep the built examples in (reused when the data and inputs match)")
+    ] = None,
     lora: LoraOpt = False,
     lora_rank: LoraRankOpt = 16,
     resume: ResumeOpt = False,
@@ -112,7 +115,7 @@ def sft_command(
     train_data, held_out, seg, seg_spec, dev = _common(data, split, limit, val, val_split, cfg.seed, device,
                                                        segmenter, checkpoint, protocol)  # fmt: skip
     job = SFTJob(train_data, model, out, seg, seg_spec, device=dev, resume=resume, val=held_out, prompt_dir=prompt_dir,
-                 progress=not quiet, eval_every=eval_every, protocol=protocol)  # fmt: skip
+                 progress=not quiet, eval_every=eval_every, protocol=protocol, cache=cache)  # fmt: skip
     train_sft(job, cfg)
     typer.secho(f"trained model: {out / 'final'}  (metrics: {out / 'metrics.jsonl'}, {out / 'curves.png'})", err=True)
 

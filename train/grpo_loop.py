@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from agent.policies.transformers_local import TransformersPolicy
+from agent.policies.zoom_inputs import read_policy_inputs
 from evals.datasets import Sample
 from evals.progress import progress_bar
 from tools.errors import InputError
@@ -87,7 +88,7 @@ def train_grpo(job: GRPOJob, cfg: GRPOConfig, world: World | None = None) -> Pat
     tm = load_trainable(job.init, job.device, lora=cfg.lora, gradient_checkpointing=cfg.gradient_checkpointing,
                         keep_reference=cfg.beta > 0 and cfg.lora is None, seed=cfg.seed)  # fmt: skip
     policy = TransformersPolicy.from_loaded(tm.model, tm.processor, name=f"hf:{job.init}", prompt_dir=job.prompt_dir,
-                                            protocol=job.protocol)  # fmt: skip
+                                            protocol=job.protocol, inputs=read_policy_inputs(tm.source))  # fmt: skip
     updates_per_step = cfg.ppo_epochs * -(-2 * cfg.batch_size // cfg.sequences_per_update)
     optimizer, scheduler = make_optimizer(tm.trainable_parameters(), cfg, cfg.steps * updates_per_step)
     identity = {

@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.policies.zoom_inputs import POLICY_CONFIG
 from tools.errors import InputError, lazy_import
 from tools.models import looks_like_hub_id, resolve
 from train.config import LoRASettings
@@ -73,6 +75,9 @@ class TrainableModel:
         folder.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(folder, safe_serialization=True)
         self.processor.save_pretrained(folder)
+        config = self.source / POLICY_CONFIG  # the input mode the model was trained for travels with it
+        if config.is_file():
+            shutil.copyfile(config, folder / POLICY_CONFIG)
 
 
 def resolve_init(spec: str) -> Path:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.nodes import feedback_input, localize_request, read_reply, refine_request
+from agent.nodes import feedback_input, localize_request, lookup_for, read_reply, refine_request
 from agent.policies import PolicyReply, PolicyRequest, SamplingParams
 from agent.protocol import DEFAULT_PROTOCOL, profile
 from agent.result import StageRecord
@@ -102,7 +102,8 @@ class Rollouts:
         g, cfg, sid = self.cfg.group_size, self.cfg, blind.scene_id
         made: list[str] = []
         try:
-            req1 = localize_request(blind, query)
+            lookup = lookup_for(self.policy, blind, query, self.ctx)
+            req1 = localize_request(blind, query, lookup)
             replies1 = self.policy.sample(req1, g, self.sampling(seed))
             inputs1 = self._inputs(req1, ("map", "sat"))
             rec1 = [self._read(r, "localize", 0, blind.hw) for r in replies1]
@@ -114,14 +115,14 @@ class Rollouts:
                 parents = list(range(g))
                 chains = []
                 for i in parents:
-                    req2 = self._refine_request(blind, query, rec1[i], masks1[i], made)
+                    req2 = self._refine_request(blind, query, rec1[i], masks1[i], made, lookup)
                     chains.append((req2, self.policy.sample(req2, 1, self.sampling(seed * 1009 + i + 1))[0]))
                 inputs2 = [self._inputs(req, ("feedback-map", "feedback-sat")) for req, _ in chains]
                 replies2 = [reply for _, reply in chains]
             else:
                 best = int(np.argmax([t.total for t in terms1]))
                 parents = [best] * g
-                req2 = self._refine_request(blind, query, rec1[best], masks1[best], made)
+                req2 = self._refine_request(blind, query, rec1[best], masks1[best], made, lookup)
                 replies2 = self.policy.sample(req2, g, self.sampling(seed * 1009 + 1))
                 inputs2 = [self._inputs(req2, ("feedback-map", "feedback-sat"))] * g
             rec2, finals, terms2 = [], [], []
@@ -151,14 +152,14 @@ class Rollouts:
         return read_reply(reply, stage, round_, hw, self.protocol, self.strict_parse)  # type: ignore[arg-type]
 
     def _refine_request(
-        self, scene: Scene, query: str, record: StageRecord, mask: np.ndarray, made: list[str]
+        self, scene: Scene, query: str, record: StageRecord, mask: np.ndarray, made: list[str], lookup: Any = None
     ) -> PolicyRequest:
         mask_id = self.store.put_mask(scene.scene_id, mask)
         args = feedback_input(scene.scene_id, record.prompts, mask_id, record.model_dump(), self.profile.feedback_look)
         out = REGISTRY.call("render_overlay", args, self.ctx)
         made += [mask_id, *out.image_ids]
         images = [self.store.get_image(i) for i in out.image_ids]
-        return refine_request(scene, query, record.prompts, images, 1, record.raw)
+        return refine_request(scene, query, record.prompts, images, 1, record.raw, lookup)
 
     def _inputs(self, request: PolicyRequest, image_ids: tuple[str, ...]) -> PromptInputs:
         _, inputs = self.policy.prepare_inputs(request)

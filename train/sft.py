@@ -12,11 +12,12 @@ Examples, two per training sample, built before training (never beside it):
 Answers are written by `agent.parsing.format_answer`, with an empty ``<think></think>`` when ``think`` is set.
 The loss is the token-mean negative log-likelihood of the answer tokens (end-of-turn included), the prompt
 masked. Requests are stored at the resolution the model sees (the scene and renders resized to the sent
-size, which the resize then leaves unchanged), so memory follows the model's pixel budget.
+size), so memory follows the model's pixel budget.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,18 +25,18 @@ from typing import Any
 
 import cv2
 import numpy as np
-from shapely import affinity
 
-from agent.nodes import feedback_input, localize_request, refine_request
+from agent.nodes import feedback_input, localize_request, lookup_for, refine_request
 from agent.parsing import ParsedItem, format_answer
-from agent.policies import PolicyRequest
-from agent.policies.messages import prepare
+from agent.policies.messages import PreparedInput
 from agent.policies.transformers_local import TransformersPolicy
+from agent.policies.zoom_inputs import read_policy_inputs
 from agent.protocol import profile
 from evals.datasets import Sample
 from evals.progress import progress_bar
+from prompts import template_path
 from tools.coords import ModelFrame, box_from_pixels, xy_from_pixels
-from tools.images import resize_rgb
+from tools.files import atomic_write_bytes
 from tools.instances import components
 from tools.registry import REGISTRY, ToolContext
 from tools.scene import Scene
@@ -55,32 +56,16 @@ from train.validate import validation_giou
 
 @dataclass(frozen=True)
 class SFTExample:
-    """One supervised example: a request (at model resolution) and the answer text to learn."""
+    """One supervised example: what the model is shown (prompt text and images at the size sent) and the answer."""
 
     sample_id: str
     stage: str
-    request: PolicyRequest
+    prepared: PreparedInput
     answer: str
 
 
-def _model_resolution(policy: TransformersPolicy, request: PolicyRequest) -> tuple[PolicyRequest, ModelFrame]:
-    """Return the request with every image resized to the size the model is sent, and the answer frame."""
-    prepared = prepare(request, policy.frame_kind, policy.factor, policy.min_pixels, policy.max_pixels,
-                       prompt_dir=policy.prompt_dir)  # fmt: skip
-    h, w = prepared.sent_hw
-    scene = request.scene
-    sy, sx = h / scene.hw[0], w / scene.hw[1]
-    layers = [replace(f, geometry=affinity.scale(f.geometry, sx, sy, origin=(0, 0))) for f in scene.layers]
-    small = replace(scene, sat=resize_rgb(scene.sat, (h, w)), map=resize_rgb(scene.map, (h, w)), layers=layers,
-                    truth=None, georef=None)  # fmt: skip
-    images = [resize_rgb(im, (h, w)) for im in request.images]
-    previous = [InstancePrompt(box=Box(x1=p.box.x1 * sx, y1=p.box.y1 * sy, x2=p.box.x2 * sx, y2=p.box.y2 * sy))
-                for p in request.previous]  # fmt: skip
-    return replace(request, scene=small, images=images, previous=previous), prepared.frame
-
-
-def _jitter(box: tuple[int, int, int, int], frac: float, hw: tuple[int, int], rng: np.random.Generator) -> Box:
-    x1, y1, x2, y2 = box
+def _jitter(box: Box, frac: float, hw: tuple[int, int], rng: np.random.Generator) -> Box:
+    x1, y1, x2, y2 = box.as_list()
     w, h = x2 - x1, y2 - y1
     d = rng.uniform(-frac, frac, 4) * np.array([w, h, w, h])
     nx1, ny1 = min(max(0.0, x1 + d[0]), hw[1] - 1.0), min(max(0.0, y1 + d[1]), hw[0] - 1.0)
@@ -99,56 +84,70 @@ def _points(component: np.ndarray, n: int, rng: np.random.Generator) -> list[tup
 def build_examples(
     samples: Sequence[Sample], policy: TransformersPolicy, segmenter: Any, cfg: SFTConfig, progress: bool = True
 ) -> list[SFTExample]:
-    """Return the stage-1 and stage-2 examples of ``samples`` (deterministic for a seed)."""
+    """Return the stage-1 and stage-2 examples of ``samples`` (deterministic for a seed).
+
+    A policy shown a zoomed window (`agent.policies.zoom_inputs`) learns the truth inside its window: instances
+    cut by the window are clipped to it, instances outside it are not in the answer (it cannot see them).
+    """
     out: list[SFTExample] = []
     think = "" if cfg.think else None
+    look = profile(policy.protocol).feedback_look
     with progress_bar("sft examples", len(samples), enabled=progress) as update:
         for s in samples:
             rng = np.random.default_rng([cfg.seed, *s.id.encode()])
             scene = s.load_scene()
             truth = np.asarray(scene.truth, bool)
             blind = replace(scene, truth=None)
-            comps = components(truth)
-            boxes = [_box(c) for c in comps]
-            req1, frame = _model_resolution(policy, localize_request(blind, s.query))
-            items1 = [ParsedItem(box=tuple(box_from_pixels(Box(x1=b[0], y1=b[1], x2=b[2], y2=b[3]), frame,
-                                                           scene.hw, ndigits=0))) for b in boxes]  # fmt: skip
-            out.append(SFTExample(s.id, "localize", req1, format_answer(items1, think)))
-            jittered = [InstancePrompt(box=_jitter(b, cfg.box_jitter, scene.hw, rng)) for b in boxes]
-            stage1 = format_answer([ParsedItem(box=tuple(box_from_pixels(p.box, frame, scene.hw, ndigits=0)))
-                                    for p in jittered], think)  # fmt: skip
-            feedback = _feedback(blind, jittered, stage1, segmenter, policy, frame)
-            req2, _ = _model_resolution(policy, refine_request(blind, s.query, jittered, feedback, 1, stage1))
+            store = SceneStore(max_scenes=1)
+            store.put(blind)
+            ctx = ToolContext(store=store, segmenter=segmenter)
+            lookup = lookup_for(policy, blind, s.query, ctx)
+            prep1 = policy.prepare_request(localize_request(blind, s.query, lookup))
+            frame, hw = prep1.frame, scene.hw
+            kept = _visible_instances(truth, frame.window or (0.0, 0.0, float(hw[1]), float(hw[0])))
+
+            def in_frame(b: Box, frame: ModelFrame = frame, hw: tuple[int, int] = hw) -> tuple[float, ...]:
+                return tuple(box_from_pixels(b, frame, hw, ndigits=0))
+
+            answer1 = format_answer([ParsedItem(box=in_frame(b)) for b, _ in kept], think)
+            out.append(SFTExample(s.id, "localize", prep1, answer1))
+            jittered = [InstancePrompt(box=_jitter(b, cfg.box_jitter, hw, rng)) for b, _ in kept]
+            stage1 = format_answer([ParsedItem(box=in_frame(p.box)) for p in jittered], think)
+            feedback = _feedback(ctx, blind, jittered, stage1, frame, look)
+            prep2 = policy.prepare_request(refine_request(blind, s.query, jittered, feedback, 1, stage1, lookup))
             items2 = []
-            for b, c in zip(boxes, comps, strict=True):
-                box = tuple(box_from_pixels(Box(x1=b[0], y1=b[1], x2=b[2], y2=b[3]), frame, scene.hw, ndigits=0))
-                pts = [tuple(round(v) for v in xy_from_pixels(x, y, frame, scene.hw))
-                       for x, y in _points(c, cfg.points_per_box, rng)]  # fmt: skip
-                items2.append(ParsedItem(box=box, points=pts))
-            out.append(SFTExample(s.id, "refine", req2, format_answer(items2, think)))
+            for b, inside in kept:
+                pts = [tuple(round(v) for v in xy_from_pixels(x, y, frame, hw))
+                       for x, y in _points(inside, cfg.points_per_box, rng)]  # fmt: skip
+                items2.append(ParsedItem(box=in_frame(b), points=pts))
+            out.append(SFTExample(s.id, "refine", prep2, format_answer(items2, think)))
             update(advance=1)
     return out
 
 
+def _visible_instances(truth: np.ndarray, window: tuple[float, float, float, float]) -> list[tuple[Box, np.ndarray]]:
+    """Return the truth instances inside a window: each box clipped to it, each mask cut to it."""
+    x1w, y1w, x2w, y2w = (round(v) for v in window)
+    out = []
+    for c in components(truth):
+        inside = np.zeros_like(c)
+        inside[y1w:y2w, x1w:x2w] = c[y1w:y2w, x1w:x2w]
+        if inside.any():
+            x1, y1, x2, y2 = _box(inside)
+            out.append((Box(x1=x1, y1=y1, x2=x2, y2=y2), inside))
+    return out
+
+
 def _feedback(
-    scene: Scene,
-    prompts: list[InstancePrompt],
-    answer: str,
-    segmenter: Any,
-    policy: TransformersPolicy,
-    frame: ModelFrame,
+    ctx: ToolContext, scene: Scene, prompts: list[InstancePrompt], answer: str, frame: ModelFrame, look: Any
 ) -> list[np.ndarray]:
     """Segment a stage-1 answer's prompts and render them as the graph's render node does; return [map, sat]."""
-    store = SceneStore(max_scenes=1)
-    store.put(scene)
-    ctx = ToolContext(store=store, segmenter=segmenter)
     seg = REGISTRY.call("sam_segment", SegmentInput(scene_id=scene.scene_id, prompts=prompts), ctx)
-    sent = list(frame.model_hw) if frame.model_hw else None
-    stage = {"raw": answer, "meta": {"sent_hw": sent}}
-    look = profile(policy.protocol).feedback_look
+    stage = {"raw": answer, "meta": {"sent_hw": list(frame.model_hw) if frame.model_hw else None},
+             "frame": {"window": list(frame.window) if frame.window else None}}  # fmt: skip
     args = feedback_input(scene.scene_id, prompts, seg.merged_mask_id, stage, look)
     out = REGISTRY.call("render_overlay", args, ctx)
-    return [store.get_image(i) for i in out.image_ids]
+    return [ctx.store.get_image(i) for i in out.image_ids]
 
 
 def _box(component: np.ndarray) -> tuple[int, int, int, int]:
@@ -166,10 +165,48 @@ def sft_loss(policy: TransformersPolicy, batch: Sequence[SFTExample], pad_id: in
     """Return the summed negative log-likelihood of the batch's answer tokens and their number."""
     completions = []
     for ex in batch:
-        _, inputs = policy.prepare_inputs(ex.request)
+        inputs = policy.encode(ex.prepared)
         completions.append(Completion(prompt_inputs(inputs), completion_ids(policy.processor.tokenizer, ex.answer)))
     logps, mask = batch_logprobs(policy.model, completions, pad_id)
     return -(logps * mask).sum(), int(mask.sum().item())
+
+
+def cached_examples(
+    cache: Path | None,
+    samples: Sequence[Sample],
+    policy: TransformersPolicy,
+    job: SFTJob,
+    cfg: SFTConfig,
+    progress: bool,
+) -> list[SFTExample]:
+    """Return `build_examples`, read from ``cache`` when it holds the same examples (key: what makes them)."""
+    if cache is None:
+        return build_examples(samples, policy, job.segmenter, cfg, progress)
+    import hashlib
+    import pickle
+
+    key = json.dumps({
+        "data": job.data.spec, "split": job.data.split, "ids": [s.id for s in samples],
+        "inputs": policy.inputs.model_dump(), "protocol": policy.protocol, "segmenter": job.segmenter_spec,
+        "factor": policy.factor, "max_pixels": policy.max_pixels, "prompt_dir": str(job.prompt_dir),
+        "cfg": cfg.model_dump(include={"seed", "box_jitter", "points_per_box", "think"}),
+        "prompts": [template_path(n, job.prompt_dir).read_text() for n in _template_names(policy)],
+    }, sort_keys=True)  # fmt: skip
+    path = Path(cache) / f"sft-examples-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pkl"
+    if path.is_file():
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    examples = build_examples(samples, policy, job.segmenter, cfg, progress)
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, pickle.dumps(examples, protocol=pickle.HIGHEST_PROTOCOL))
+    return examples
+
+
+def _template_names(policy: TransformersPolicy) -> list[str]:
+    if policy.wants_lookup:
+        return [f"{policy.inputs.template_prefix}{stage}" for stage in ("localize", "refine")]
+    prefix = profile(policy.protocol).template_prefix
+    return [f"{prefix}localize", f"{prefix}refine"]
 
 
 @dataclass
@@ -188,6 +225,7 @@ class SFTJob:
     progress: bool = True
     protocol: str = "socioagent"
     eval_every: int = 100
+    cache: Path | None = None
 
 
 def train_sft(job: SFTJob, cfg: SFTConfig, world: World | None = None) -> Path:
@@ -200,8 +238,10 @@ def train_sft(job: SFTJob, cfg: SFTConfig, world: World | None = None) -> Path:
     tm = load_trainable(job.init, job.device, lora=cfg.lora, gradient_checkpointing=cfg.gradient_checkpointing,
                         seed=cfg.seed)  # fmt: skip
     policy = TransformersPolicy.from_loaded(tm.model, tm.processor, name=f"hf:{job.init}", prompt_dir=job.prompt_dir,
-                                            protocol=job.protocol)  # fmt: skip
-    examples = build_examples(world.shard(job.data.samples), policy, job.segmenter, cfg, job.progress and world.is_main)
+                                            protocol=job.protocol, inputs=read_policy_inputs(tm.source))  # fmt: skip
+    examples = cached_examples(
+        job.cache, world.shard(job.data.samples), policy, job, cfg, job.progress and world.is_main
+    )
     per_step = max(1, cfg.batch_size // world.size)
     steps = max(1, round(cfg.epochs * len(examples) / per_step))
     optimizer, scheduler = make_optimizer(tm.trainable_parameters(), cfg, steps)

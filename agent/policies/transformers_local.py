@@ -188,20 +188,25 @@ class TransformersPolicy(BasePolicy):
         """Whether the checkpoint reads the map lookup's output (``socioagent.json`` says ``"inputs": "zoom"``)."""
         return self.inputs.inputs == "zoom"
 
-    def prepare_inputs(self, request: PolicyRequest) -> tuple[PreparedInput, Any]:
-        """Return what a request shows the model: the prepared prompt and images, and the processor's tensors."""
+    def prepare_request(self, request: PolicyRequest) -> PreparedInput:
+        """Return what a request shows the model: the prompt text and the images at the size sent, and the frame."""
+        if self.wants_lookup:
+            return prepare_zoom(request, self.inputs, self.factor, self.min_pixels, self.prompt_dir)
+        return prepare(request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, self.prompt_dir,
+                       self.protocol)  # fmt: skip
+
+    def encode(self, prepared: PreparedInput) -> Any:
+        """Return the processor's tensors of a prepared input (chat template applied, images processed)."""
         from PIL import Image
 
-        if self.wants_lookup:
-            prepared = prepare_zoom(request, self.inputs, self.factor, self.min_pixels, self.prompt_dir)
-        else:
-            prepared = prepare(
-                request, self.frame_kind, self.factor, self.min_pixels, self.max_pixels, self.prompt_dir, self.protocol
-            )
         text = self.processor.apply_chat_template(hf_messages(prepared), add_generation_prompt=True, tokenize=False)
         images = [Image.fromarray(im) for im in prepared.images]
-        inputs = self.processor(text=[text], images=images, return_tensors="pt").to(self.device)
-        return prepared, inputs
+        return self.processor(text=[text], images=images, return_tensors="pt").to(self.device)
+
+    def prepare_inputs(self, request: PolicyRequest) -> tuple[PreparedInput, Any]:
+        """Return what a request shows the model: the prepared prompt and images, and the processor's tensors."""
+        prepared = self.prepare_request(request)
+        return prepared, self.encode(prepared)
 
     def _generate(self, request: PolicyRequest, n: int, sampling: SamplingParams | None) -> list[PolicyReply]:
         import torch

@@ -44,6 +44,9 @@ class PolicyInputs(BaseModel):
     min_side: float = Field(192.0, gt=0, description="zoom: smallest window side, in scene pixels")
     template_prefix: str = Field("zoom_", description="zoom: prefix of the prompt templates (prompts/zoom_*.txt)")
     max_candidates: int = Field(8, ge=1, le=100, description="zoom: at most this many candidates in the text")
+    images: Literal["map+sat", "sat"] = Field(
+        "map+sat", description="zoom: show the map crop and the satellite crop, or the satellite crop alone"
+    )
 
 
 def read_policy_inputs(folder: Path | None) -> PolicyInputs:
@@ -108,7 +111,8 @@ def prepare_zoom(
     if request.stage == "refine":
         values["boxes"] = boxes_json([p for p in request.previous if _inside(p.box, window)], frame, hw)
     prompt = load_prompt(f"{inputs.template_prefix}{request.stage}", prompt_dir, **values)
-    images = [crop(im, window, sent) for im in request.images]
+    shown = request.images if inputs.images == "map+sat" else request.images[1:]
+    images = [crop(im, window, sent) for im in shown]
     return PreparedInput(prompt=prompt, images=images, frame=frame, sent_hw=sent, image_hw=hw)
 
 
