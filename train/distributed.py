@@ -14,6 +14,7 @@ explicit all-reduce of the summed gradients per optimiser step is exact and as c
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class World:
 
         if not dist.is_initialized():
             dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
+            atexit.register(_leave_group)
         return cls(rank=rank, size=size, local_rank=local)
 
     @property
@@ -85,9 +87,28 @@ class World:
             p.grad = flat[offset : offset + n].view_as(g).clone()
             offset += n
 
+    def close(self) -> None:
+        """Leave the process group (every rank together); a no-op with one process or when already left."""
+        if self.size > 1:
+            _leave_group()
+
     def barrier(self) -> None:
         """Wait for every rank."""
         if self.size > 1:
             import torch.distributed as dist
 
             dist.barrier()
+
+
+def _leave_group() -> None:
+    """Wait for every rank, then destroy the process group.
+
+    Without this, gloo's background threads are still alive when the interpreter exits, and a rank that
+    finishes first can abort with ``terminate called without an active exception`` (exit -6), which
+    torchrun reports as a failed run although every rank's work was done.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

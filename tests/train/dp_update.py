@@ -29,3 +29,4 @@ for step in range(2):
     grpo_update(tm, opt, sched, mine, cfg, world, np.random.default_rng(step))
 if world.is_main:
     torch.save({n: p.detach() for n, p in tm.model.named_parameters() if p.requires_grad}, out)
+world.close()
