@@ -25,7 +25,7 @@ $(BASE): pyproject.toml constraints.txt | $(BIN)/python
 $(FULL): $(BASE)
 	$(PIP) torch==2.14.1 torchvision==0.29.1
 	SAM2_BUILD_CUDA=0 $(PIP) --no-build-isolation sam2==1.1.0
-	$(PIP) -e '.[sam2,hf,train,ray,dev]'
+	$(PIP) -e '.[sam2,hf,train,ray,serve,dev]'
 	@touch $@
 
 demo: $(BASE)  ## set up and run the offline demo (writes demo_out/)

@@ -37,27 +37,46 @@ class ToolContext:
         store: the scene store (pixels, masks, rendered images by id).
         segmenter: the segmenter backend, for tools that segment.
         roots: folders that tools may read files from (None: any path). A front end that serves other
-            people (the MCP server) sets them; `resolve_path` enforces them.
+            people (the MCP server) sets them; `resolve_path` enforces them (`tools.sandbox`).
+        max_pixels: the largest image (width x height) a tool may read (None: no limit beyond the scene's own).
+        max_file_bytes: the largest file a tool may read (None: no limit).
     """
 
     store: SceneStore
     segmenter: Segmenter | None = None
     roots: tuple[Path, ...] | None = None
+    max_pixels: int | None = None
+    max_file_bytes: int | None = None
 
     def resolve_path(self, path: str | Path, what: str = "file") -> Path:
-        """Return ``path`` resolved (symlinks and ``..`` followed), if it lies under an allowed root.
+        """Return an existing file's path resolved (symlinks and ``..`` followed), if it lies under an allowed root.
 
         Raises:
-            InputError: the path is outside every allowed root.
+            InputError: the path is a URL, is outside every allowed root, does not exist or is over the size limit.
         """
-        resolved = Path(path).expanduser().resolve()
-        if self.roots is None:
-            return resolved
-        for root in self.roots:
-            if resolved.is_relative_to(root.resolve()):
-                return resolved
-        allowed = ", ".join(str(r) for r in self.roots) or "(none)"
-        raise InputError(f"the {what} {path} is outside the allowed folders ({allowed}); put it under one of them")
+        from tools.sandbox import resolve_under
+
+        resolved = resolve_under(path, self.roots, what)
+        size = resolved.stat().st_size
+        if self.max_file_bytes is not None and size > self.max_file_bytes:
+            raise InputError(
+                f"the {what} {path} is {size:,} bytes, over this server's limit of {self.max_file_bytes:,} bytes; "
+                "give a smaller file, or start the server with a larger --max-file-bytes"
+            )
+        return resolved
+
+    def resolve_image(self, path: str | Path, what: str = "image") -> Path:
+        """Return an image's path as `resolve_path` does, refusing an image over `max_pixels` (read from its header).
+
+        Raises:
+            InputError: as `resolve_path`, or the image has more pixels than allowed.
+        """
+        from tools.sandbox import check_pixels
+
+        resolved = self.resolve_path(path, what)
+        if self.max_pixels is not None:
+            check_pixels(resolved, self.max_pixels, what)
+        return resolved
 
 
 @dataclass(frozen=True)
@@ -120,17 +139,28 @@ def tool_modules(package: str = "tools") -> list[str]:
 class ToolRegistry:
     """Tools by name, with validation and exporters."""
 
-    def __init__(self, package: str | None = None) -> None:
-        """Create a registry; the tool modules of ``package`` are imported (so they register) on first use."""
+    def __init__(self, package: str | None = None, base: ToolRegistry | None = None) -> None:
+        """Create a registry; the tool modules of ``package`` are imported (so they register) on first use.
+
+        Args:
+            package: the package whose modules register tools here (None: tools are registered by hand).
+            base: a registry whose tools this one also lists and calls (the agent's registry extends the tools'
+                one with the tools that run the agent: ``segment``, ``ask``); names may not repeat.
+        """
         self._tools: dict[str, ToolSpec] = {}
         self._package = package
         self._loaded = package is None
+        self._base = base
 
     def _load(self) -> None:
         if not self._loaded:
             self._loaded = True
             for m in tool_modules(self._package or "tools"):
                 importlib.import_module(m)
+
+    def _all(self) -> dict[str, ToolSpec]:
+        self._load()
+        return {**(self._base._all() if self._base is not None else {}), **self._tools}
 
     def register(
         self, fn: Callable[..., BaseModel] | None = None, *, read_only: bool = True, name: str | None = None
@@ -155,7 +185,7 @@ class ToolRegistry:
             if not inspect.getdoc(f):
                 raise ValueError(f"tool {f.__name__} needs a docstring: it becomes the tool description")
             tool_name = name or f.__name__
-            if tool_name in self._tools:
+            if tool_name in self._tools or (self._base is not None and tool_name in self._base._all()):
                 raise ValueError(f"a tool named {tool_name!r} is already registered")
             self._tools[tool_name] = ToolSpec(tool_name, _description(f), in_model, out_model, f, read_only)
             return f
@@ -164,16 +194,16 @@ class ToolRegistry:
 
     def get(self, name: str) -> ToolSpec:
         """Return a tool spec, or raise `ToolError` listing the known tools."""
-        self._load()
+        known = self._all()
         try:
-            return self._tools[name]
+            return known[name]
         except KeyError:
-            raise ToolError(f"Unknown tool: {name!r}; known tools: {', '.join(sorted(self._tools))}") from None
+            raise ToolError(f"Unknown tool: {name!r}; known tools: {', '.join(sorted(known))}") from None
 
     def list(self) -> list[ToolSpec]:
         """Return every tool, sorted by name."""
-        self._load()
-        return [self._tools[k] for k in sorted(self._tools)]
+        known = self._all()
+        return [known[k] for k in sorted(known)]
 
     def call(self, name: str, arguments: dict[str, Any] | BaseModel, ctx: ToolContext) -> BaseModel:
         """Validate arguments and run a tool.
