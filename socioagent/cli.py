@@ -210,13 +210,15 @@ def models_list() -> None:
 
 
 def _register_commands() -> None:
-    """Register ``socio synth``, ``socio eval`` and ``socio train`` (their modules import little at the top)."""
+    """Register ``socio synth``, ``socio eval``, ``socio serve`` and ``socio train`` (their modules import little at the top)."""
     from socioagent.eval_command import eval_command
+    from socioagent.serve_command import serve_command
     from socioagent.synth_command import synth_command
     from socioagent.train_command import train_app
 
     app.command("synth")(handle_errors(synth_command))
     app.command("eval")(handle_errors(eval_command))
+    app.command("serve")(handle_errors(serve_command))
     app.add_typer(train_app, name="train")
 
 
