@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constra
 BASE   := $(VENV)/.stamp-base
 FULL   := $(VENV)/.stamp-full
 
-.PHONY: demo test lint bench clean help
+.PHONY: demo test lint bench policy clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*## /\t/'
@@ -25,7 +25,7 @@ $(BASE): pyproject.toml constraints.txt | $(BIN)/python
 $(FULL): $(BASE)
 	$(PIP) torch==2.14.1 torchvision==0.29.1
 	SAM2_BUILD_CUDA=0 $(PIP) --no-build-isolation sam2==1.1.0
-	$(PIP) -e '.[sam2,hf,train,ray,dev]'
+	$(PIP) -e '.[sam2,hf,train,ray,serve,dev]'
 	@touch $@
 
 demo: $(BASE)  ## set up and run the offline demo (writes demo_out/)
@@ -42,6 +42,23 @@ lint: $(FULL)  ## ruff only
 
 bench: $(FULL)  ## run the benchmarks in bench/
 	$(BIN)/python bench/bench_demo.py
+
+# The small policy that ships (agent/policies/tiny_vlm/): SynthCity data, SFT, GRPO, selection on val, install.
+# About 90 minutes on 2 CPU cores with the defaults; `make policy POLICY_MINUTES=1 POLICY_SCENES=8 POLICY_VAL=4`
+# is a smoke run (install elsewhere with POLICY_INSTALL=DIR to keep the shipped weights).
+POLICY_MINUTES ?= 75
+POLICY_SCENES  ?= 4000
+POLICY_VAL     ?= 150
+POLICY_DATA    ?= runs/policy-data
+POLICY_WORK    ?= runs/policy
+POLICY_INSTALL ?= agent/policies/tiny_vlm
+POLICY_THREADS ?= 2
+policy: $(FULL)  ## train the packaged small policy from scratch (fixed seed; see its MODEL_CARD.md)
+	$(BIN)/socio synth --out $(POLICY_DATA) --split train --n $(POLICY_SCENES) --seed 0 --formats raw
+	$(BIN)/socio synth --out $(POLICY_DATA) --split val --n $(POLICY_VAL) --seed 0 --formats raw
+	$(BIN)/python -m socioagent.make_policy --data synth:$(POLICY_DATA) --work $(POLICY_WORK) \
+		--minutes $(POLICY_MINUTES) --val $(POLICY_VAL) --threads $(POLICY_THREADS) --grpo-min-steps 40 \
+		--grpo-step-s 12 --install $(POLICY_INSTALL)
 
 clean:  ## remove the virtual environment and outputs
 	rm -rf $(VENV) demo_out runs .pytest_cache .ruff_cache

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.context import MAX_REFINE_ROUNDS
 from agent.policies import POLICY_NAMES, Policy, SamplingParams
+from agent.policies.packaged import PACKAGED_MODELS
 from agent.protocol import DEFAULT_PROTOCOL, PROTOCOL_NAMES, ProtocolProfile, profile
 from tools.errors import InputError
 from tools.segmenters import SEGMENTER_NAMES, Segmenter
@@ -46,8 +47,8 @@ class BackendConfig(BaseModel):
     policy: str = Field(
         "map",
         description="who answers the two stages: map (offline rule policy), openai (any OpenAI-compatible server), "
-        "hf (in-process transformers), oracle-box or random-box (eval baselines); openai:MODEL and hf:MODEL "
-        "are short for --model MODEL",
+        "hf (in-process transformers), tiny-vlm (the packaged small policy: hf with --model tiny-vlm), "
+        "oracle-box or random-box (eval baselines); openai:MODEL and hf:MODEL are short for --model MODEL",
     )
     model: str | None = Field(None, description="model name served (openai) or checkpoint folder / pulled hub id (hf)")
     base_url: str | None = Field(
@@ -110,6 +111,11 @@ class BackendConfig(BaseModel):
         if not isinstance(data, dict):
             return data
         data = dict(data)
+        if isinstance(data.get("policy"), str) and data["policy"].strip() in PACKAGED_MODELS:
+            name = data["policy"].strip()
+            if data.get("model") not in (None, name):
+                raise ValueError(f"--policy {name} is the packaged model; drop --model {data['model']}")
+            data["policy"], data["model"] = "hf", name
         for spec_key, arg_key, flag in (("policy", "model", "--model"), ("segmenter", "checkpoint", "--checkpoint")):
             spec = data.get(spec_key)
             if isinstance(spec, str) and ":" in spec:

@@ -113,10 +113,48 @@ def make_policy(args: argparse.Namespace) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(chosen, tmp)
         (tmp / "training.json").write_text(json.dumps(card, indent=2) + "\n")
+        (tmp / "MODEL_CARD.md").write_text(model_card(card, tmp))
         shutil.rmtree(install, ignore_errors=True)
         tmp.rename(install)
     print(json.dumps(card, indent=2))
     return chosen
+
+
+def model_card(card: dict[str, Any], folder: Path) -> str:
+    """Return the model card (markdown) of an installed policy from its selection record."""
+    config = json.loads((folder / "config.json").read_text())
+    n_params = sum(f.stat().st_size for f in folder.glob("*.safetensors")) // 4
+    val = "\n".join(
+        f"| {name} | {100 * s['giou']:.1f} [{100 * s['ci95'][0]:.1f}, {100 * s['ci95'][1]:.1f}] | "
+        f"{s['format_failure_rate'] or 0:.1%} |"
+        for name, s in card["val"].items()
+    )
+    limit = f", first {card['limit']} scenes" if card["limit"] else ""
+    return f"""# tiny-vlm: the small policy that ships with socioagent
+
+A Qwen2.5-VL-architecture model (transformers `{config.get("architectures", ["?"])[0]}`, about {n_params:,}
+float32 parameters, its own tokenizer, processor and chat template), trained from scratch on SynthCity by
+`make policy` (`socioagent/make_policy.py`: `socio train sft`, then `socio train grpo`, selected on val).
+Use it with `--policy tiny-vlm` (`socio segment`, `socio eval`, `socio demo`) or keep training it with
+`socio train grpo --init tiny-vlm`.
+
+- Inputs (`socioagent.json`): {json.dumps(card["inputs"])} — the map-layer lookup's output as text (candidate
+  points with name and class, land-use and road-block boxes), the whole-scene view and a zoomed crop around
+  each candidate (the `zoom` tool).
+- Data: `{card["data"]}` train split (SynthCity generator, seed {card["seed"]}){limit}; selection on the val split only.
+- Training: SFT {card["sft_epochs"]} epochs, then GRPO {card["grpo_steps"]} steps; budget {card["minutes"]} min,
+  wall {card["wall_min"]} min on {card["threads"]} CPU threads. Selected: **{card["selected"]}**.
+
+Validation (SynthCity val, classical segmenter, one refine round; gIoU with 95% bootstrap interval):
+
+| model | val gIoU | format failures |
+|---|---|---|
+{val}
+
+Test and out-of-distribution figures, and how it compares with the map policy: README, "The small policy".
+Intended use: the offline default's image-reading policy on SynthCity-like tiles, and a starting point for
+fine-tuning; it is not a general-purpose VLM and was never shown real imagery.
+"""
 
 
 def _count(data: str) -> int:

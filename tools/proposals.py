@@ -15,6 +15,7 @@ map-layer lookup tool hands to any other policy (`tools.map_lookup.MapLookupOutp
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 
 from pydantic import BaseModel, Field
@@ -64,12 +65,16 @@ class Proposal(BaseModel):
 
 
 class RoadBlocks:
-    """The road-bounded blocks of the last ``max_cache`` scenes (keyed by scene id and checked by identity)."""
+    """The road-bounded blocks of the last ``max_cache`` scenes (keyed by scene id and checked by identity).
+
+    Safe to share between threads (the MCP server's concurrent calls): the cache is read and written under a lock.
+    """
 
     def __init__(self, max_cache: int = 16) -> None:
         """Create an empty cache."""
         self._blocks: OrderedDict[str, tuple[Scene, list[Polygon], STRtree | None]] = OrderedDict()
         self._max_cache = max_cache
+        self._lock = threading.Lock()
 
     def block_at(self, scene: Scene, pt: ShapelyPoint) -> BaseGeometry | None:
         """Return the block holding (or within 30 px of) a point, or None."""
@@ -84,10 +89,11 @@ class RoadBlocks:
 
     def blocks_of(self, scene: Scene) -> tuple[list[Polygon], STRtree | None]:
         """Return a scene's blocks and their index (computed once per scene)."""
-        hit = self._blocks.get(scene.scene_id)
-        if hit is not None and hit[0] is scene:  # the same scene object, not just the same id
-            self._blocks.move_to_end(scene.scene_id)
-            return hit[1], hit[2]
+        with self._lock:
+            hit = self._blocks.get(scene.scene_id)
+            if hit is not None and hit[0] is scene:  # the same scene object, not just the same id
+                self._blocks.move_to_end(scene.scene_id)
+                return hit[1], hit[2]
         gsd = scene.georef.pixel_size if scene.georef else DEFAULT_GSD_M
         roads, lines = [], []
         for f in scene.layers:
@@ -105,9 +111,11 @@ class RoadBlocks:
             free = box(min(x0, 0), min(y0, 0), max(x1, w), max(y1, h)).difference(union_all(roads))
             blocks = [g for g in getattr(free, "geoms", [free]) if g.area > 100]
         tree = STRtree(blocks) if blocks else None
-        self._blocks[scene.scene_id] = (scene, blocks, tree)
-        while len(self._blocks) > self._max_cache:
-            self._blocks.popitem(last=False)
+        with self._lock:
+            self._blocks[scene.scene_id] = (scene, blocks, tree)
+            self._blocks.move_to_end(scene.scene_id)
+            while len(self._blocks) > self._max_cache:
+                self._blocks.popitem(last=False)
         return blocks, tree
 
 

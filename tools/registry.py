@@ -37,27 +37,46 @@ class ToolContext:
         store: the scene store (pixels, masks, rendered images by id).
         segmenter: the segmenter backend, for tools that segment.
         roots: folders that tools may read files from (None: any path). A front end that serves other
-            people (the MCP server) sets them; `resolve_path` enforces them.
+            people (the MCP server) sets them; `resolve_path` enforces them (`tools.sandbox`).
+        max_pixels: the largest image (width x height) a tool may read (None: no limit beyond the scene's own).
+        max_file_bytes: the largest file a tool may read (None: no limit).
     """
 
     store: SceneStore
     segmenter: Segmenter | None = None
     roots: tuple[Path, ...] | None = None
+    max_pixels: int | None = None
+    max_file_bytes: int | None = None
 
     def resolve_path(self, path: str | Path, what: str = "file") -> Path:
-        """Return ``path`` resolved (symlinks and ``..`` followed), if it lies under an allowed root.
+        """Return an existing file's path resolved (symlinks and ``..`` followed), if it lies under an allowed root.
 
         Raises:
-            InputError: the path is outside every allowed root.
+            InputError: the path is a URL, is outside every allowed root, does not exist or is over the size limit.
         """
-        resolved = Path(path).expanduser().resolve()
-        if self.roots is None:
-            return resolved
-        for root in self.roots:
-            if resolved.is_relative_to(root.resolve()):
-                return resolved
-        allowed = ", ".join(str(r) for r in self.roots) or "(none)"
-        raise InputError(f"the {what} {path} is outside the allowed folders ({allowed}); put it under one of them")
+        from tools.sandbox import resolve_under
+
+        resolved = resolve_under(path, self.roots, what)
+        size = resolved.stat().st_size
+        if self.max_file_bytes is not None and size > self.max_file_bytes:
+            raise InputError(
+                f"the {what} {path} is {size:,} bytes, over this server's limit of {self.max_file_bytes:,} bytes; "
+                "give a smaller file, or start the server with a larger --max-file-bytes"
+            )
+        return resolved
+
+    def resolve_image(self, path: str | Path, what: str = "image") -> Path:
+        """Return an image's path as `resolve_path` does, refusing an image over `max_pixels` (read from its header).
+
+        Raises:
+            InputError: as `resolve_path`, or the image has more pixels than allowed.
+        """
+        from tools.sandbox import check_pixels
+
+        resolved = self.resolve_path(path, what)
+        if self.max_pixels is not None:
+            check_pixels(resolved, self.max_pixels, what)
+        return resolved
 
 
 @dataclass(frozen=True)

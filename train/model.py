@@ -84,11 +84,16 @@ def resolve_init(spec: str) -> Path:
     """Return the checkpoint folder a ``--model``/``--init`` value names.
 
     A training run folder (holding ``final/`` or ``checkpoints/``) resolves to its final model, else to its
-    latest checkpoint's ``model/``.
+    latest checkpoint's ``model/``; ``tiny-vlm`` is the packaged small policy (`agent.policies.packaged`).
 
     Raises:
         InputError: nothing loadable there.
     """
+    from agent.policies.packaged import packaged_model
+
+    packaged = packaged_model(spec)
+    if packaged is not None:
+        return packaged
     p = Path(spec).expanduser()
     if p.is_dir() and not (p / "config.json").is_file():
         if (p / "final" / "config.json").is_file():

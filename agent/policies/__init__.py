@@ -31,8 +31,8 @@ from tools.errors import InputError
 from tools.scene import Scene
 from tools.schemas import InstancePrompt
 
-POLICY_NAMES = ("map", "openai", "hf", "oracle-box", "random-box")
-"""The policies `make_policy` knows."""
+POLICY_NAMES = ("map", "openai", "hf", "tiny-vlm", "oracle-box", "random-box")
+"""The policies `make_policy` knows (``tiny-vlm`` is ``hf`` with the packaged small policy)."""
 
 Stage = Literal["localize", "refine"]
 
@@ -236,9 +236,11 @@ def make_policy(spec: str, **kwargs: Any) -> Policy:
             from agent.policies.openai_compat import OpenAIPolicy
 
             return OpenAIPolicy(**kwargs)
-        case "hf":
+        case "hf" | "tiny-vlm":
             from agent.policies.transformers_local import TransformersPolicy
 
+            if name == "tiny-vlm":
+                kwargs.setdefault("model", "tiny-vlm")
             return TransformersPolicy(**kwargs)
         case "oracle-box":
             from agent.policies.baselines import OracleBoxPolicy

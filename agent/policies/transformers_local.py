@@ -291,6 +291,11 @@ def _frame_for(model_type: str, frame: str, spec: str) -> str:
 
 
 def _resolve_checkpoint(spec: str) -> Path:
+    from agent.policies.packaged import packaged_model
+
+    packaged = packaged_model(spec)
+    if packaged is not None:
+        return packaged
     p = Path(spec).expanduser()
     if not p.exists() and not looks_like_hub_id(spec):
         raise InputError(

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.policies import PolicyRequest
@@ -46,6 +47,11 @@ class PolicyInputs(BaseModel):
     max_candidates: int = Field(8, ge=1, le=100, description="zoom: at most this many candidates in the text")
     images: Literal["map+sat", "sat"] = Field(
         "map+sat", description="zoom: show the map crop and the satellite crop, or the satellite crop alone"
+    )
+    ablate: Literal["none", "shuffle-map", "shuffle-sat", "no-candidates"] = Field(
+        "none",
+        description="measurement only (bench/bench_tiny_vlm.py): shuffle the map or satellite crop's pixels, or "
+        "hide the lookup's candidates from the text, to see what the model reads",
     )
 
 
@@ -106,14 +112,26 @@ def prepare_zoom(
     values: dict[str, object] = {
         "query": request.query,
         "level": getattr(request.lookup, "level", "unknown"),
-        "candidates": candidates_text(request.lookup, frame, hw, inputs.max_candidates),
+        "candidates": "none"
+        if inputs.ablate == "no-candidates"
+        else candidates_text(request.lookup, frame, hw, inputs.max_candidates),
     }
     if request.stage == "refine":
         values["boxes"] = boxes_json([p for p in request.previous if _inside(p.box, window)], frame, hw)
     prompt = load_prompt(f"{inputs.template_prefix}{request.stage}", prompt_dir, **values)
     shown = request.images if inputs.images == "map+sat" else request.images[1:]
     images = [crop(im, window, sent) for im in shown]
+    if inputs.ablate == "shuffle-sat":
+        images[-1] = _shuffled(images[-1])
+    elif inputs.ablate == "shuffle-map" and inputs.images == "map+sat":
+        images[0] = _shuffled(images[0])
     return PreparedInput(prompt=prompt, images=images, frame=frame, sent_hw=sent, image_hw=hw)
+
+
+def _shuffled(image: np.ndarray) -> np.ndarray:
+    """Return the image with its pixels permuted (fixed seed): colours kept, every spatial cue gone."""
+    flat = image.reshape(-1, image.shape[-1])
+    return flat[np.random.default_rng(0).permutation(len(flat))].reshape(image.shape)
 
 
 def _inside(box: Box, window: tuple[float, float, float, float]) -> bool:

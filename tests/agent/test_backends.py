@@ -27,7 +27,7 @@ def test_short_and_long_spellings_are_the_same_config():
     ({"policy": "oracle-box", "temperature": 0.0}, "--temperature is for --policy openai or hf"),
     ({"policy": "hf:x", "base_url": "http://h/v1"}, "--base-url is for --policy openai, not hf"),
     ({"checkpoint": "x.pt"}, "--checkpoint is for --segmenter sam2, not classical"),
-    ({"policy": "gpt"}, "unknown --policy 'gpt'; choose one of: map, openai, hf, oracle-box, random-box"),
+    ({"policy": "gpt"}, "unknown --policy 'gpt'; choose one of: map, openai, hf, tiny-vlm, oracle-box, random-box"),
     ({"segmenter": "sam3"}, "unknown --segmenter 'sam3'"),
     ({"refine": 9}, "--refine: Input should be less than or equal to 8 (got 9)"),
     ({"top_p": 0}, "--top-p: Input should be greater than 0"),
