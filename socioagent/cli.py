@@ -210,7 +210,7 @@ def models_list() -> None:
 
 
 def _register_commands() -> None:
-    """Register ``socio synth``, ``socio eval``, ``socio serve`` and ``socio train`` (their modules import little at the top)."""
+    """Register ``socio synth``, ``socio eval``, ``socio serve`` and ``socio train`` (their modules import little)."""
     from socioagent.eval_command import eval_command
     from socioagent.serve_command import serve_command
     from socioagent.synth_command import synth_command

@@ -8,7 +8,7 @@ instance, named after the map feature it covers; a chat answer (`agent.chat.ask`
 from __future__ import annotations
 
 import json
-import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from tools.scene import LayerFeature, Scene
 
 POPUP_FIELDS = ("name", "class", "score", "distance_m")
 """The properties a feature's popup shows (each when present)."""
+_WRITE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -53,21 +54,26 @@ class AnswerRecord:
     trace: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
-    def geojson_bytes(self) -> bytes:
-        """Return the features as a GeoJSON file (RFC 7946 lon/lat, or image pixels with no ``crs`` member)."""
-        return (json.dumps(self.features, indent=1) + "\n").encode()
+    def write(self, folder: Path, fmt: str) -> Path:
+        """Write the features once to ``folder`` as ``socio-ID.geojson`` or ``socio-ID.gpkg`` and return the file.
 
-    def gpkg_bytes(self) -> bytes:
-        """Return the features as a GeoPackage file (EPSG:4326, or no CRS for image pixels)."""
+        GeoJSON is RFC 7946 lon/lat (or image pixels, with no ``crs`` member); the GeoPackage is EPSG:4326 (or
+        has no CRS, for image pixels). Both are written atomically.
+        """
+        from tools.files import atomic_write_bytes
         from tools.vector_io import write_gpkg
 
-        feats = self.features["features"]
-        records = [_flat(f.get("properties") or {}) for f in feats]
-        geoms = [shape(f["geometry"]) for f in feats]
-        crs = "EPSG:4326" if self.view == "lonlat" else None
-        with tempfile.TemporaryDirectory(prefix="socio-serve-") as d:
-            path = write_gpkg(Path(d) / "answer.gpkg", records, geoms, crs)  # type: ignore[arg-type]
-            return path.read_bytes()
+        path = folder / f"socio-{self.answer_id}.{fmt}"
+        with _WRITE_LOCK:  # two downloads of one answer write it once
+            if path.is_file():
+                return path
+            if fmt == "geojson":
+                return atomic_write_bytes(path, (json.dumps(self.features, indent=1) + "\n").encode())
+            feats = self.features["features"]
+            records = [_flat(f.get("properties") or {}) for f in feats]
+            geoms = [shape(f["geometry"]) for f in feats]
+            crs = "EPSG:4326" if self.view == "lonlat" else None
+            return write_gpkg(path, records, geoms, crs)  # type: ignore[arg-type]
 
 
 def _flat(props: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +144,8 @@ def segmentation_sentence(result: AgentResult, features: list[dict[str, Any]]) -
 def segmentation_trace(result: AgentResult) -> dict[str, Any]:
     """Return the trace the web app shows: the stages (what each policy call answered), the steps and timings."""
     stages = [{"stage": s.stage, "round": s.round, "ok": s.ok, "failure": s.failure, "instances": len(s.prompts),
-               "latency_s": round(s.latency_s, 4), "raw": s.raw, "repairs": s.repairs} for s in result.stages]  # fmt: skip
+               "latency_s": round(s.latency_s, 4), "raw": s.raw, "repairs": s.repairs}
+              for s in result.stages]  # fmt: skip
     return {
         "plan": None,
         "policy": result.policy,

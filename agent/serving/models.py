@@ -38,15 +38,31 @@ class SceneList(BaseModel):
     truncated: bool = Field(False, description="the scan stopped at its limit; load others by path")
 
 
-class LoadSceneRequest(BaseModel):
-    """Load a scene: a scene folder (sat.tif or sat.png, map.png, layers.geojson), or the files one by one."""
+PATH_PATTERN = r"^[^\x00]*$"
+"""A file path: any text without a NUL character."""
+
+
+class SceneFolder(BaseModel):
+    """Load a scene folder: sat.tif (georeferenced) or sat.png, map.png, and layers.geojson or layers.gpkg."""
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str | None = Field(None, max_length=4096, description="a scene folder under an allowed root")
-    sat: str | None = Field(None, max_length=4096, description="satellite image file (PNG, JPEG, GeoTIFF)")
-    map: str | None = Field(None, max_length=4096, description="digital map image of the same window and size")
-    layers: str | None = Field(None, max_length=4096, description="vector layers (GeoJSON, GeoPackage)")
+    path: str = Field(max_length=4096, pattern=PATH_PATTERN, description="a scene folder under an allowed root")
+
+
+class SceneFiles(BaseModel):
+    """Load a scene from its files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sat: str = Field(max_length=4096, pattern=PATH_PATTERN, description="satellite image file (PNG, JPEG, GeoTIFF)")
+    map: str = Field(max_length=4096, pattern=PATH_PATTERN, description="map image of the same window and size")
+    layers: str | None = Field(None, max_length=4096, pattern=PATH_PATTERN,
+                               description="vector layers (GeoJSON, GeoPackage)")  # fmt: skip
+
+
+LoadSceneRequest = SceneFolder | SceneFiles
+"""What POST /api/scenes takes: a scene folder, or the scene's files."""
 
 
 class SceneInfo(BaseModel):
@@ -71,7 +87,8 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scene_id: str = Field(min_length=1, max_length=200, description="a scene id from POST /api/scenes")
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="what to find or ask")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S",
+                          description="what to find or ask")  # fmt: skip
     mode: Mode = Field(
         "auto",
         description="segment: find the places (the two-stage agent); ask: a spatial question (agent.chat); "
@@ -122,4 +139,4 @@ class TraceOut(BaseModel):
 class ErrorOut(BaseModel):
     """An error: what went wrong and how to fix it."""
 
-    detail: str
+    error: str

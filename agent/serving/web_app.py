@@ -9,26 +9,26 @@
 - ``GET /openapi.json``: the spec, from the pydantic models in `agent.serving.models`. FastAPI's docs pages are
   off (they load their scripts from a CDN).
 
-The guards (`agent.serving.guards`): a bearer token on every request when one is set (the page gets it once
-from ``/?token=T`` and keeps it in a same-site cookie), the Host header checked against loopback names when no
-token is set (DNS rebinding), the request body capped, and a time limit per call (504; the call's thread is
-left to finish, the lock keeps the next call waiting for it).
+`serve_app` wraps it in the guards (`agent.serving.guards`): the limits ``socio mcp`` applies too (a bearer token on
+every request when one is set, the request body capped) and what a browser needs (the token from ``/?token=T``
+kept in a same-site cookie; with no token, the Host header checked against loopback names). Scene loads and
+questions run under the per-call time limit (`agent.serving.limits.run_limited`: 504, the work cancelled at its
+next step). Downloads are written under the output root (``--out``) and served from there.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any, Literal, TypeVar
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from agent.serving.answers import AnswerRecord
-from agent.serving.guards import BodyTooLargeError, Guards, guard_middleware
+from agent.serving.guards import COOKIE, guarded
+from agent.serving.limits import ASGIApp, CallLimitError, CancelToken, run_limited
 from agent.serving.models import (
     AnswerOut,
     AskRequest,
@@ -41,14 +41,15 @@ from agent.serving.models import (
     TraceOut,
 )
 from agent.serving.workspace import NotFoundError, Workspace
-from tools.errors import BackendError, InputError, ToolError
+from tools.errors import BackendError, InputError, MissingFileError, OutsideRootsError, ToolError
 
 T = TypeVar("T")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "bad input: the message names the problem and the fix"},
     401: {"model": ErrorOut, "description": "missing or wrong bearer token"},
-    404: {"model": ErrorOut, "description": "no such scene or answer"},
+    403: {"model": ErrorOut, "description": "a path outside the allowed roots, or a URL"},
+    404: {"model": ErrorOut, "description": "no such scene, answer or file"},
     413: {"model": ErrorOut, "description": "request body over the limit"},
     503: {"model": ErrorOut, "description": "a backend (policy server, segmenter) failed"},
     504: {"model": ErrorOut, "description": "the call ran past the time limit"},
@@ -70,35 +71,31 @@ def answer_out(record: AnswerRecord) -> AnswerOut:
                      trace_url=f"{base}/trace", downloads={f: f"{base}/download/{f}" for f in MEDIA})  # fmt: skip
 
 
-def build_app(workspace: Workspace, guards: Guards, time_limit_s: float = 120.0) -> FastAPI:
-    """Return the web app over ``workspace``, with the given guards and time limit per call.
+def serve_app(workspace: Workspace) -> ASGIApp:
+    """Return the web app over ``workspace`` wrapped in its guards: what ``socio serve`` runs."""
+    return guarded(build_app(workspace), workspace.limits)  # type: ignore[arg-type]
 
-    Args:
-        workspace: the backends, scenes and answers.
-        guards: token, host and body-size rules (`agent.serving.guards.Guards`).
-        time_limit_s: seconds a scene load or a question may take before the call answers 504.
-    """
+
+def build_app(workspace: Workspace) -> FastAPI:
+    """Return the web app over ``workspace`` (without the guards: see `serve_app`)."""
+    limits = workspace.limits
     app = FastAPI(title="socioagent web app", version=_version(), docs_url=None, redoc_url=None,
                   description="Ask about places in a scene; see the answer's features on a map.")  # fmt: skip
-    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="socio-serve")
+    slots = limits.slots()
 
-    async def limited(fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(loop.run_in_executor(executor, fn), time_limit_s)
-        except TimeoutError:
-            raise _Timeout(time_limit_s) from None
+    async def limited(fn: Callable[[CancelToken], T], what: str) -> T:
+        return await run_limited(fn, limits.call_timeout_s, what, slots)
 
-    for cls, code in ((NotFoundError, 404), (InputError, 400), (ToolError, 400), (BackendError, 503)):
+    # the most specific first: CallLimitError is a ToolError, NotFoundError an InputError
+    for cls, code in ((CallLimitError, 504), (NotFoundError, 404), (MissingFileError, 404), (OutsideRootsError, 403),
+                      (InputError, 400), (ToolError, 400), (BackendError, 503)):  # fmt: skip
         app.add_exception_handler(cls, _handler(code))
-    app.add_exception_handler(_Timeout, _handler(504))
-    app.add_exception_handler(BodyTooLargeError, _handler(413))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index(token: str | None = None) -> Response:
         if token is not None:  # the guard accepted it: keep it in a cookie and drop it from the address bar
             r = RedirectResponse("/", status_code=303)
-            r.set_cookie(guards.cookie_name, token, httponly=True, samesite="strict")
+            r.set_cookie(COOKIE, token, httponly=True, samesite="strict")
             return r
         return HTMLResponse((resources.files("agent.serving") / "static" / "index.html").read_text("utf-8"))
 
@@ -111,12 +108,12 @@ def build_app(workspace: Workspace, guards: Guards, time_limit_s: float = 120.0)
     @app.get("/api/scenes", response_model=SceneList, responses=ERRORS)
     async def list_scenes() -> SceneList:
         """List the scene folders under the allowed roots."""
-        return await limited(workspace.list_scenes)
+        return await limited(lambda _: workspace.list_scenes(), "listing the scenes")
 
     @app.post("/api/scenes", response_model=SceneInfo, responses=ERRORS)
     async def load_scene(req: LoadSceneRequest) -> SceneInfo:
         """Load a scene (a folder, or its files) under the allowed roots and render its map layers."""
-        return await limited(lambda: workspace.load(req))
+        return await limited(lambda cancel: workspace.load(req, cancel), "loading the scene")
 
     @app.get("/api/scenes/{scene_id}", response_model=SceneInfo, responses=ERRORS)
     async def scene_info(scene_id: str) -> SceneInfo:
@@ -133,7 +130,7 @@ def build_app(workspace: Workspace, guards: Guards, time_limit_s: float = 120.0)
     @app.post("/api/ask", response_model=AnswerOut, responses=ERRORS)
     async def ask(req: AskRequest) -> AnswerOut:
         """Answer a question about a loaded scene: its features for the map, a sentence, links to the rest."""
-        return answer_out(await limited(lambda: workspace.ask(req)))
+        return answer_out(await limited(lambda cancel: workspace.ask(req, cancel), "answering the question"))
 
     @app.get("/api/answers/{answer_id}", response_model=AnswerOut, responses=ERRORS)
     async def get_answer(answer_id: str) -> AnswerOut:
@@ -146,29 +143,21 @@ def build_app(workspace: Workspace, guards: Guards, time_limit_s: float = 120.0)
         r = workspace.answer(answer_id)
         return TraceOut(answer_id=r.answer_id, question=r.question, mode=r.mode, trace=r.trace)  # type: ignore[arg-type]
 
-    @app.get("/api/answers/{answer_id}/download/{fmt}", response_class=Response,
+    @app.get("/api/answers/{answer_id}/download/{fmt}", response_class=FileResponse,
              responses={**ERRORS, 200: {"content": {m: {} for m in MEDIA.values()}}})  # fmt: skip
-    async def download(answer_id: str, fmt: Literal["geojson", "gpkg"]) -> Response:
-        """Download an answer's features as GeoJSON or GeoPackage."""
+    async def download(answer_id: str, fmt: Literal["geojson", "gpkg"]) -> FileResponse:
+        """Download an answer's features as GeoJSON or GeoPackage (written under the output root once)."""
         r = workspace.answer(answer_id)
-        data = r.geojson_bytes() if fmt == "geojson" else await limited(r.gpkg_bytes)
-        name = f"socio-{r.answer_id}.{fmt}"
-        return Response(data, media_type=MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        path = await limited(lambda _: r.write(limits.output_dir("answers", r.answer_id), fmt), "writing the file")
+        return FileResponse(path, media_type=MEDIA[fmt], filename=path.name)
 
     app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
-    guard_middleware(app, guards)
     return app
-
-
-class _Timeout(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"the call ran past this server's time limit of {seconds:g} s; ask something smaller, "
-                         "or start socio serve with a larger --time-limit")  # fmt: skip
 
 
 def _handler(code: int) -> Callable[[Request, Exception], Any]:
     async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+        return JSONResponse({"error": str(exc)}, status_code=code)
 
     return handle
 

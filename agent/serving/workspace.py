@@ -3,7 +3,8 @@
 One `Workspace` serves every request of a `socio serve` process. The segmenter and the scene store are shared,
 so scene loads and queries run one at a time under a lock (the segmenter keeps one image encoding, which the
 queries on a scene reuse); answers and scenes are kept in bounded LRU maps. Files are read only under the
-allowed roots (`ServeSettings.roots`); images larger than the pixel limit are refused before they are read.
+allowed roots, images over the pixel limit are refused from their headers (`agent.serving.limits.ServeLimits`,
+the rules ``socio mcp`` applies too), and scenes are loaded by the registry's ``load_scene`` tool.
 """
 
 from __future__ import annotations
@@ -19,38 +20,26 @@ from typing import Any
 from agent.backends import BackendConfig, Backends
 from agent.serving.answers import AnswerRecord, from_segmentation
 from agent.serving.display import ImageLayer, image_layer, view_of
-from agent.serving.models import AskRequest, LoadSceneRequest, SceneEntry, SceneInfo, SceneList
+from agent.serving.limits import CancelToken, ServeLimits
+from agent.serving.models import AskRequest, LoadSceneRequest, SceneEntry, SceneFolder, SceneInfo, SceneList
 from tools.errors import InputError
-from tools.registry import ToolContext
-from tools.scene import Scene, load_scene, load_scene_dir
+from tools.scene import Scene
 from tools.scene_store import SceneStore
 
 SAT_NAMES = ("sat.tif", "sat.tiff", "sat.png", "sat.jpg")
+LAYER_NAMES = ("layers.geojson", "layers.gpkg")
 SCAN_DEPTH = 4
 """Folder levels under each root that the scene list looks through."""
 SCAN_LIMIT = 200
 """At most this many scene folders are listed (and this many times ten folders visited)."""
+MAX_SCENES = 8
+"""Scenes kept loaded (least recently used dropped first)."""
+MAX_ANSWERS = 64
+"""Answers kept for their trace and downloads."""
 
 
 class NotFoundError(InputError):
     """A scene or answer id that the server does not hold (HTTP 404)."""
-
-
-@dataclass(frozen=True)
-class ServeSettings:
-    """What a `socio serve` process may read and how much.
-
-    Attributes:
-        roots: folders whose files may be read (resolved; ``..`` and symlinks out of them refused).
-        max_pixels: the largest image (width x height) a scene may have.
-        max_scenes: scenes kept loaded (least recently used dropped first).
-        max_answers: answers kept for their trace and downloads.
-    """
-
-    roots: tuple[Path, ...]
-    max_pixels: int = 25_000_000
-    max_scenes: int = 8
-    max_answers: int = 64
 
 
 @dataclass
@@ -62,29 +51,16 @@ class LoadedScene:
     layers: dict[str, ImageLayer]
 
 
-def _image_pixels(path: Path) -> int:
-    """Return width x height of an image file from its header (nothing decoded)."""
-    from PIL import Image
-
-    if path.suffix.lower() in (".tif", ".tiff"):
-        import rasterio
-
-        with rasterio.open(path) as src:
-            return int(src.width) * int(src.height)
-    with Image.open(path) as im:
-        return int(im.size[0]) * int(im.size[1])
-
-
 class Workspace:
     """Backends, scenes and answers of one web app (thread-safe)."""
 
-    def __init__(self, backend: BackendConfig, settings: ServeSettings, backends: Backends | None = None) -> None:
+    def __init__(self, backend: BackendConfig, limits: ServeLimits, backends: Backends | None = None) -> None:
         """Build the backends once and start with no scene loaded."""
         self.config = backend
-        self.settings = settings
+        self.limits = limits
         self.backends = backends or backend.build()
-        self.store = SceneStore(max_scenes=settings.max_scenes)
-        self.ctx = ToolContext(store=self.store, roots=settings.roots)
+        self.store = SceneStore(max_scenes=MAX_SCENES)
+        self.ctx = limits.tool_context(self.store, self.backends.segmenter)
         self._lock = threading.Lock()
         self._scenes: OrderedDict[str, LoadedScene] = OrderedDict()
         self._answers: OrderedDict[str, AnswerRecord] = OrderedDict()
@@ -96,9 +72,9 @@ class Workspace:
         found: list[SceneEntry] = []
         visited = 0
         truncated = False
-        for root in self.settings.roots:
-            stack = [(root.resolve(), 0)]
-            while stack:
+        for root in self.limits.roots:
+            stack = [(root, 0)]
+            while stack and not truncated:
                 d, depth = stack.pop()
                 visited += 1
                 if len(found) >= SCAN_LIMIT or visited > 10 * SCAN_LIMIT:
@@ -109,80 +85,58 @@ class Workspace:
                 except OSError:
                     continue
                 if (d / "map.png").is_file() and any((d / n).is_file() for n in SAT_NAMES):
-                    geo = (d / "sat.tif").is_file() or (d / "sat.tiff").is_file() or (d / "georef.json").is_file()
+                    geo = (d / "sat.tif").is_file() or (d / "sat.tiff").is_file()
                     found.append(SceneEntry(path=str(d), name=d.name, georeferenced=geo))
-                if depth < SCAN_DEPTH:
-                    stack += [(c, depth + 1) for c in reversed(children) if self._inside(c)]
-        return SceneList(roots=[str(r) for r in self.settings.roots], scenes=found, truncated=truncated)
+                if depth < SCAN_DEPTH:  # a symlinked folder that leads out of the roots is not followed
+                    stack += [(c, depth + 1) for c in reversed(children) if c.resolve().is_relative_to(root)]
+        return SceneList(roots=[str(r) for r in self.limits.roots], scenes=found, truncated=truncated)
 
-    def _inside(self, path: Path) -> bool:
-        try:
-            self.ctx.resolve_path(path)
-        except InputError:
-            return False
-        return True
+    def _folder_files(self, path: str) -> tuple[str, str, str | None, str]:
+        """Return the (sat, map, layers, name) of a scene folder under the roots."""
+        from tools.sandbox import resolve_under
 
-    def _checked(self, path: str, what: str) -> Path:
-        p = self.ctx.resolve_path(path, what)
-        if not p.exists():
-            raise InputError(f"the {what} {path} does not exist; give a path under {self._roots_text()}")
-        return p
+        folder = resolve_under(path, self.limits.roots, "scene folder", must_exist=False)
+        if not folder.is_dir():
+            raise InputError(f"{path} is not a scene folder; give a folder under {self._roots_text()} that holds "
+                             "sat.tif or sat.png and map.png")  # fmt: skip
+        sat = next((folder / n for n in SAT_NAMES if (folder / n).is_file()), None)
+        if sat is None or not (folder / "map.png").is_file():
+            raise InputError(f"scene folder {path} needs a satellite image ({' or '.join(SAT_NAMES)}) and map.png")
+        layers = next((folder / n for n in LAYER_NAMES if (folder / n).is_file()), None)
+        return str(sat), str(folder / "map.png"), str(layers) if layers else None, folder.name
 
     def _roots_text(self) -> str:
-        return ", ".join(str(r) for r in self.settings.roots)
+        return ", ".join(str(r) for r in self.limits.roots)
 
-    def _check_size(self, image: Path, what: str) -> None:
-        try:
-            px = _image_pixels(image)
-        except Exception as e:  # an unreadable header: load_scene says what is wrong with the file
-            if isinstance(e, MemoryError):
-                raise
-            return
-        if px > self.settings.max_pixels:
-            raise InputError(f"the {what} {image} has {px:,} pixels, over this server's limit of "
-                             f"{self.settings.max_pixels:,}; crop it, or start socio serve with a larger "
-                             "--max-pixels")  # fmt: skip
-
-    def load(self, req: LoadSceneRequest) -> SceneInfo:
+    def load(self, req: LoadSceneRequest, cancel: CancelToken | None = None) -> SceneInfo:
         """Load a scene from a folder or from its files (under the roots) and render its map layers.
+
+        A folder's ``sat.tif`` (a GeoTIFF) georeferences the scene; a folder with ``sat.png`` alone is shown in
+        image pixels.
 
         Raises:
             InputError: a path outside the roots, a missing or unreadable file, an image over the pixel limit.
         """
-        from tools.load_scene import content_id
+        from tools.load_scene import LoadSceneInput
+        from tools.registry import REGISTRY
 
-        if req.path:
-            if req.sat or req.map or req.layers:
-                raise InputError("give either path (a scene folder) or sat and map (and layers), not both")
-            folder = self._checked(req.path, "scene folder")
-            if not folder.is_dir():
-                raise InputError(f"{req.path} is not a folder; give a scene folder (sat.png or sat.tif, map.png)")
-            sat = next((folder / n for n in SAT_NAMES if (folder / n).is_file()), None)
-            if sat is not None:
-                self._check_size(sat, "satellite image")
-            for p in folder.iterdir():  # every file the loader may read must lie under the roots too
-                if p.is_symlink():
-                    self.ctx.resolve_path(p, "file")
-            load = lambda: load_scene_dir(folder)  # noqa: E731
-            name = folder.name
-        elif req.sat and req.map:
-            sat, map_path = self._checked(req.sat, "satellite image"), self._checked(req.map, "map image")
-            layers = self._checked(req.layers, "layers file") if req.layers else None
-            self._check_size(sat, "satellite image")
-            self._check_size(map_path, "map image")
-            load = lambda: load_scene(sat, map_path, layers)  # noqa: E731
-            name = sat.parent.name + "/" + sat.stem
+        if isinstance(req, SceneFolder):
+            sat, map_path, layers, name = self._folder_files(req.path)
         else:
-            raise InputError("give path (a scene folder under the roots), or sat and map (and layers)")
+            sat, map_path, layers = req.sat, req.map, req.layers
+            name = Path(sat).parent.name + "/" + Path(sat).stem
         with self._lock:
-            scene = load()
-            scene.scene_id = content_id(scene)
+            if cancel is not None:
+                cancel.check()
+            out = REGISTRY.call("load_scene", LoadSceneInput(sat=sat, map=map_path, layers=layers), self.ctx)
+            scene = self.store.get(out.scene_id)  # type: ignore[attr-defined]
             if scene.scene_id not in self._scenes:
+                if cancel is not None:
+                    cancel.check()
                 layers_png = {"sat": image_layer(scene.sat, scene.georef), "map": image_layer(scene.map, scene.georef)}
                 self._scenes[scene.scene_id] = LoadedScene(scene, name, layers_png)
-                self.store.put(scene)
             self._scenes.move_to_end(scene.scene_id)
-            while len(self._scenes) > self.settings.max_scenes:
+            while len(self._scenes) > MAX_SCENES:
                 self._scenes.popitem(last=False)
             return self.info(scene.scene_id)
 
@@ -218,8 +172,12 @@ class Workspace:
 
         return chat_available()
 
-    def ask(self, req: AskRequest) -> AnswerRecord:
+    def ask(self, req: AskRequest, cancel: CancelToken | None = None) -> AnswerRecord:
         """Answer a question on a loaded scene: segment the places, or answer a spatial question.
+
+        Args:
+            req: the scene, the question and the mode.
+            cancel: checked between the agent's steps; a cancelled call stops at the next one.
 
         Raises:
             NotFoundError: the scene is not loaded.
@@ -231,28 +189,32 @@ class Workspace:
         question = req.question.strip()
         if not question:
             raise InputError("the question is empty; say what to find, e.g. 'schools'")
+        self._scene(req.scene_id)  # an unknown scene is a 404 whatever else is wrong
         mode = req.mode
         if mode == "ask" and not self.chat_available:
             raise InputError("spatial questions need agent.chat, which this installation lacks; use mode segment")
         if mode == "auto":
             mode = "ask" if self.chat_available else "segment"
         answer_id = uuid.uuid4().hex[:12]
+        check = cancel.check if cancel is not None else (lambda: None)
         with self._lock:
+            check()
             scene = self._scene(req.scene_id).scene
             self._scenes.move_to_end(req.scene_id)
             if scene.scene_id not in self.store:
                 self.store.put(scene)
+            t0 = time.perf_counter()
             if mode == "ask":
                 from agent.serving.chat_answers import from_chat
 
                 record = from_chat(answer_id, scene, question, self.backends)
             else:
-                t0 = time.perf_counter()
-                result = run_query(scene, question, store=self.store, **self.backends.run_kwargs())
+                result = run_query(scene, question, store=self.store, on_event=lambda _: check(),
+                                   **self.backends.run_kwargs())  # fmt: skip
                 record = from_segmentation(answer_id, scene, question, result)
-                record.seconds = time.perf_counter() - t0
+            record.seconds = time.perf_counter() - t0
             self._answers[answer_id] = record
-            while len(self._answers) > self.settings.max_answers:
+            while len(self._answers) > MAX_ANSWERS:
                 self._answers.popitem(last=False)
         return record
 
@@ -265,8 +227,7 @@ class Workspace:
         with self._lock:
             record = self._answers.get(answer_id)
         if record is None:
-            raise NotFoundError(f"no answer {answer_id!r}; ask again (the server keeps the last "
-                                f"{self.settings.max_answers})")  # fmt: skip
+            raise NotFoundError(f"no answer {answer_id!r}; ask again (the server keeps the last {MAX_ANSWERS})")
         return record
 
     def describe(self) -> dict[str, Any]:

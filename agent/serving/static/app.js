@@ -33,7 +33,7 @@ async function api(path, options = {}) {
   let doc = null;
   try { doc = text ? JSON.parse(text) : null; } catch (e) { doc = { detail: text }; }
   if (!r.ok) {
-    const detail = doc && doc.detail !== undefined ? doc.detail : r.statusText;
+    const detail = doc ? (doc.error ?? doc.detail ?? r.statusText) : r.statusText;
     throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
   }
   return doc;

@@ -33,8 +33,8 @@ def root(scenes):
 
 
 @pytest.fixture(scope="module")
-def server(root):
-    with socio_serve(root) as s:
+def server(root, tmp_path_factory):
+    with socio_serve(root, tmp_path_factory.mktemp("web-out")) as s:
         yield s
 
 
@@ -85,7 +85,10 @@ def _ask(page, question: str) -> dict:
 def _rects(page) -> tuple[dict, list[dict]]:
     """The satellite image's and each drawn path's bounding box on screen."""
     return page.evaluate("""() => {
-        const box = (e) => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
+        const box = (e) => {
+            const r = e.getBoundingClientRect();
+            return {l: r.left, t: r.top, r: r.right, b: r.bottom};
+        };
         const img = [...document.querySelectorAll('img.leaflet-image-layer')].find((i) => i.src.endsWith('/sat'));
         return [box(img), [...document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive')].map(box)];
     }""")
@@ -99,12 +102,13 @@ def _relative(rect: dict, img: dict) -> np.ndarray:
 
 def _expected_lonlat(feature: dict, bounds: list[float]) -> np.ndarray:
     """Where a lon/lat feature lies on the Web Mercator image, as fractions of its width and height."""
-    from pyproj import Transformer
     import shapely
+    from pyproj import Transformer
     from shapely.geometry import shape
 
     merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform
-    x0, y0, x1, y1 = shapely.transform(shape(feature["geometry"]), lambda c: np.column_stack(merc(c[:, 0], c[:, 1]))).bounds
+    to_merc = lambda c: np.column_stack(merc(c[:, 0], c[:, 1]))  # noqa: E731
+    x0, y0, x1, y1 = shapely.transform(shape(feature["geometry"]), to_merc).bounds
     (X0, X1), (Y0, Y1) = merc([bounds[0], bounds[2]], [bounds[1], bounds[3]])
     return np.array([(x0 - X0) / (X1 - X0), (Y1 - y1) / (Y1 - Y0), (x1 - X0) / (X1 - X0), (Y1 - y0) / (Y1 - Y0)])
 
@@ -181,8 +185,8 @@ def test_the_trace_and_the_downloads_of_the_last_answer(page, server, scenes):
     assert gpkg.body()[:16] == b"SQLite format 3\x00"
 
 
-def test_with_a_token_the_page_needs_it_once_then_keeps_it(browser, root, scenes):
-    with socio_serve(root, "--token", TOKEN) as s:
+def test_with_a_token_the_page_needs_it_once_then_keeps_it(browser, root, tmp_path):
+    with socio_serve(root, tmp_path, "--token", TOKEN) as s:
         ctx = browser.new_context()
         try:
             page = ctx.new_page()
