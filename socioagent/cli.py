@@ -1,4 +1,4 @@
-"""The ``socio`` command line: segment, demo, synth, eval, tools, models.
+"""The ``socio`` command line: segment, demo, synth, eval, mcp, tools, models, train.
 
 Exit codes: 0 ok; 2 bad input (missing or unreadable file, size mismatch, empty query, bad flag);
 3 a backend unreachable or failing after retries. Heavy modules are imported inside the commands.
@@ -169,7 +169,7 @@ def list_tools(
     ] = "openai",
 ) -> None:
     """Print the agent's tools: OpenAI tool schemas, MCP tool definitions, LangChain tool schemas, or names."""
-    from tools import REGISTRY
+    from agent.toolbox import AGENT_REGISTRY as REGISTRY
     from tools.errors import InputError
 
     if format == "openai":
@@ -177,11 +177,11 @@ def list_tools(
     elif format == "mcp":
         doc = REGISTRY.mcp_schemas()
     elif format == "langchain":
-        from tools.registry import ToolContext
+        from agent.toolbox import AgentToolContext
         from tools.scene_store import SceneStore
 
         doc = [{"name": t.name, "description": t.description, "args_schema": t.tool_call_schema.model_json_schema()}
-               for t in REGISTRY.langchain_tools(ToolContext(store=SceneStore()))]  # fmt: skip
+               for t in REGISTRY.langchain_tools(AgentToolContext(store=SceneStore()))]  # fmt: skip
     elif format == "names":
         for t in REGISTRY.list():
             sys.stdout.write(f"{t.name}\t{t.description.splitlines()[0]}\n")
@@ -212,13 +212,17 @@ def models_list() -> None:
 
 
 def _register_commands() -> None:
-    """Register ``socio synth``, ``socio eval`` and ``socio train`` (their modules import little at the top)."""
+    """Register ``socio synth``, ``socio eval``, ``socio mcp``, ``socio serve`` and ``socio train``."""
     from socioagent.eval_command import eval_command
+    from socioagent.mcp_command import mcp_command
+    from socioagent.serve_command import serve_command
     from socioagent.synth_command import synth_command
     from socioagent.train_command import train_app
 
     app.command("synth")(handle_errors(synth_command))
     app.command("eval")(handle_errors(eval_command))
+    app.command("mcp")(handle_errors(mcp_command))
+    app.command("serve")(handle_errors(serve_command))
     app.add_typer(train_app, name="train")
 
 
