@@ -210,7 +210,11 @@ def models_list() -> None:
 
 
 def _register_commands() -> None:
-    """Register ``socio synth``, ``socio eval`` and ``socio train`` (their modules import little at the top)."""
+    """Register ``socio synth``, ``socio eval``, ``socio train``, ``socio ask`` and ``socio chat``.
+
+    Their modules import little at the top.
+    """
+    from socioagent.ask_command import ask_command, chat_command
     from socioagent.eval_command import eval_command
     from socioagent.synth_command import synth_command
     from socioagent.train_command import train_app
@@ -218,6 +222,8 @@ def _register_commands() -> None:
     app.command("synth")(handle_errors(synth_command))
     app.command("eval")(handle_errors(eval_command))
     app.add_typer(train_app, name="train")
+    app.command("ask")(handle_errors(ask_command))
+    app.command("chat")(handle_errors(chat_command))
 
 
 _register_commands()
