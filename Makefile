@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constra
 BASE   := $(VENV)/.stamp-base
 FULL   := $(VENV)/.stamp-full
 
-.PHONY: demo test lint bench policy clean help
+.PHONY: demo test lint bench policy browser clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*## /\t/'
@@ -26,12 +26,24 @@ $(FULL): $(BASE)
 	$(PIP) torch==2.14.1 torchvision==0.29.1
 	SAM2_BUILD_CUDA=0 $(PIP) --no-build-isolation sam2==1.1.0
 	$(PIP) -e '.[sam2,hf,train,ray,serve,dev]'
+	@$(MAKE) --no-print-directory browser
 	@touch $@
+
+# The web app's browser tests drive Debian's chromium through Playwright (executable_path; Playwright never
+# downloads a browser). Installed here when missing; without root, a message says how and those tests skip.
+browser:  ## install Debian's chromium for the web app's browser tests, if missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else \
+	    echo "make: chromium is missing and this is not root: run 'sudo apt-get install -y chromium' (Debian)" \
+	         "for the web app's browser tests; until then they are skipped" >&2; \
+	  fi; }
 
 demo: $(BASE)  ## set up and run the offline demo (writes demo_out/)
 	$(BIN)/socio demo --out demo_out
 
-test: $(FULL)  ## set up and run ruff and the whole test suite
+test: $(FULL) browser  ## set up and run ruff and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

@@ -1,4 +1,4 @@
-"""The ``socio`` command line: segment, demo, synth, eval, tools, models.
+"""The ``socio`` command line: segment, demo, synth, eval, mcp, tools, models, train.
 
 Exit codes: 0 ok; 2 bad input (missing or unreadable file, size mismatch, empty query, bad flag);
 3 a backend unreachable or failing after retries. Heavy modules are imported inside the commands.
@@ -108,16 +108,18 @@ def segment(
         return
     if sat is None or map is None:
         raise InputError("give --sat and --map for one scene, or --raster (with --vectors) for a raster of any size")
-    from agent.outputs import result_document, write_outputs
+    from agent.outputs import SEGMENT_FILES, result_document, write_outputs
     from agent.run import run_query
+    from tools.outdir import OutputDir
     from tools.scene import load_scene
 
+    od = OutputDir(out, owned=SEGMENT_FILES)  # a file, a read-only or full disk: refused before the work
     scene = load_scene(sat, map, layers)
     if not query.strip():
         raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
     b = backend.build()
     result = run_query(scene, query, **b.run_kwargs(), on_event=_progress_printer(quiet))
-    written = write_outputs(out, scene, result)
+    written = write_outputs(od, scene, result)
     if json_out:
         sys.stdout.write(json.dumps(result_document(result), indent=2) + "\n")
     if not quiet:
@@ -167,7 +169,7 @@ def list_tools(
     ] = "openai",
 ) -> None:
     """Print the agent's tools: OpenAI tool schemas, MCP tool definitions, LangChain tool schemas, or names."""
-    from tools import REGISTRY
+    from agent.toolbox import AGENT_REGISTRY as REGISTRY
     from tools.errors import InputError
 
     if format == "openai":
@@ -175,11 +177,11 @@ def list_tools(
     elif format == "mcp":
         doc = REGISTRY.mcp_schemas()
     elif format == "langchain":
-        from tools.registry import ToolContext
+        from agent.toolbox import AgentToolContext
         from tools.scene_store import SceneStore
 
         doc = [{"name": t.name, "description": t.description, "args_schema": t.tool_call_schema.model_json_schema()}
-               for t in REGISTRY.langchain_tools(ToolContext(store=SceneStore()))]  # fmt: skip
+               for t in REGISTRY.langchain_tools(AgentToolContext(store=SceneStore()))]  # fmt: skip
     elif format == "names":
         for t in REGISTRY.list():
             sys.stdout.write(f"{t.name}\t{t.description.splitlines()[0]}\n")
@@ -210,17 +212,18 @@ def models_list() -> None:
 
 
 def _register_commands() -> None:
-    """Register ``socio synth``, ``socio eval``, ``socio train``, ``socio ask`` and ``socio chat``.
-
-    Their modules import little at the top.
-    """
+    """Register the commands whose modules import little at the top: synth, eval, mcp, serve, train, ask, chat."""
     from socioagent.ask_command import ask_command, chat_command
     from socioagent.eval_command import eval_command
+    from socioagent.mcp_command import mcp_command
+    from socioagent.serve_command import serve_command
     from socioagent.synth_command import synth_command
     from socioagent.train_command import train_app
 
     app.command("synth")(handle_errors(synth_command))
     app.command("eval")(handle_errors(eval_command))
+    app.command("mcp")(handle_errors(mcp_command))
+    app.command("serve")(handle_errors(serve_command))
     app.add_typer(train_app, name="train")
     app.command("ask")(handle_errors(ask_command))
     app.command("chat")(handle_errors(chat_command))

@@ -84,15 +84,17 @@ def make_policy(args: argparse.Namespace) -> Path:
                "--batch-size", "32", "--micro-batch-size", "32", "--learning-rate", str(args.sft_lr),
                "--warmup-steps", "200", "--save-every", "200", "--cache", str(work / "cache"))  # fmt: skip
 
-    # GRPO for the rest of the budget, sized from the time left
+    # GRPO for its share of the budget (its own share, not what SFT left: on a busy machine SFT runs over
+    # its estimate, and GRPO squeezed to a couple of steps measures nothing)
     grpo = work / "grpo"
-    left_min = max(0.2, args.minutes - (time.perf_counter() - t_start) / 60)
-    steps = max(2, int(left_min * 60 / args.grpo_step_s))
+    grpo_min = args.minutes * (1.0 - args.sft_share)
+    steps = max(args.grpo_min_steps, int(grpo_min * 60 / args.grpo_step_s))
     if not (grpo / "final" / "config.json").is_file():
         shutil.rmtree(grpo, ignore_errors=True)
         _socio("train", "grpo", *common, "--init", str(sft), "--out", str(grpo), "--steps", str(steps),
                "--group-size", "8", "--batch-size", "32", "--micro-batch-size", "16", "--max-new-tokens", "96",
                "--learning-rate", str(args.grpo_lr), "--beta", "0.02", "--temperature", "1.0", "--top-p", "1.0",
+               "--stage2-grouping", args.grouping,
                "--save-every", "50", "--eval-every", str(max(1, steps // 4)),
                "--val", str(min(args.val, 50)))  # fmt: skip
 
@@ -104,7 +106,7 @@ def make_policy(args: argparse.Namespace) -> Path:
     card = {
         "selected": best, "val": scores, "sft_epochs": epochs, "grpo_steps": steps, "minutes": args.minutes,
         "wall_min": round((time.perf_counter() - t_start) / 60, 1), "data": args.data, "limit": args.limit,
-        "seed": args.seed, "inputs": ZOOM, "threads": args.threads,
+        "seed": args.seed, "inputs": ZOOM, "threads": args.threads, "grouping": args.grouping,
     }  # fmt: skip
     (work / "selection.json").write_text(json.dumps(card, indent=2))
     if args.install:
@@ -177,6 +179,13 @@ def main() -> None:
     ap.add_argument("--sft-lr", type=float, default=1e-3)
     ap.add_argument("--grpo-lr", type=float, default=2e-5)
     ap.add_argument("--grpo-step-s", type=float, default=8.0, help="expected seconds per GRPO step (sizes --steps)")
+    ap.add_argument(
+        "--grouping",
+        default="per_chain",
+        choices=("per_chain", "best_context"),
+        help="GRPO stage-2 grouping (measured on val: see the README's 'The small policy')",
+    )
+    ap.add_argument("--grpo-min-steps", type=int, default=2, help="GRPO steps at least, whatever the budget")
     ap.add_argument("--install", default=None, help="copy the selected model here (the package's policy folder)")
     make_policy(ap.parse_args())
 

@@ -31,6 +31,14 @@ class SceneNotFoundError(InputError):
         self.scene_id = scene_id
 
 
+class OutsideRootsError(InputError):
+    """A path outside the folders a server allows, or a URL where a file is expected (HTTP 403 in the web app)."""
+
+
+class MissingFileError(InputError):
+    """A file path that names no file (HTTP 404 in the web app)."""
+
+
 class DatasetNotFoundError(InputError):
     """A dataset root that does not exist or does not have the expected layout."""
 

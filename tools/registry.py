@@ -139,17 +139,28 @@ def tool_modules(package: str = "tools") -> list[str]:
 class ToolRegistry:
     """Tools by name, with validation and exporters."""
 
-    def __init__(self, package: str | None = None) -> None:
-        """Create a registry; the tool modules of ``package`` are imported (so they register) on first use."""
+    def __init__(self, package: str | None = None, base: ToolRegistry | None = None) -> None:
+        """Create a registry; the tool modules of ``package`` are imported (so they register) on first use.
+
+        Args:
+            package: the package whose modules register tools here (None: tools are registered by hand).
+            base: a registry whose tools this one also lists and calls (the agent's registry extends the tools'
+                one with the tools that run the agent: ``segment``, ``ask``); names may not repeat.
+        """
         self._tools: dict[str, ToolSpec] = {}
         self._package = package
         self._loaded = package is None
+        self._base = base
 
     def _load(self) -> None:
         if not self._loaded:
             self._loaded = True
             for m in tool_modules(self._package or "tools"):
                 importlib.import_module(m)
+
+    def _all(self) -> dict[str, ToolSpec]:
+        self._load()
+        return {**(self._base._all() if self._base is not None else {}), **self._tools}
 
     def register(
         self, fn: Callable[..., BaseModel] | None = None, *, read_only: bool = True, name: str | None = None
@@ -174,7 +185,7 @@ class ToolRegistry:
             if not inspect.getdoc(f):
                 raise ValueError(f"tool {f.__name__} needs a docstring: it becomes the tool description")
             tool_name = name or f.__name__
-            if tool_name in self._tools:
+            if tool_name in self._tools or (self._base is not None and tool_name in self._base._all()):
                 raise ValueError(f"a tool named {tool_name!r} is already registered")
             self._tools[tool_name] = ToolSpec(tool_name, _description(f), in_model, out_model, f, read_only)
             return f
@@ -183,16 +194,16 @@ class ToolRegistry:
 
     def get(self, name: str) -> ToolSpec:
         """Return a tool spec, or raise `ToolError` listing the known tools."""
-        self._load()
+        known = self._all()
         try:
-            return self._tools[name]
+            return known[name]
         except KeyError:
-            raise ToolError(f"Unknown tool: {name!r}; known tools: {', '.join(sorted(self._tools))}") from None
+            raise ToolError(f"Unknown tool: {name!r}; known tools: {', '.join(sorted(known))}") from None
 
     def list(self) -> list[ToolSpec]:
         """Return every tool, sorted by name."""
-        self._load()
-        return [self._tools[k] for k in sorted(self._tools)]
+        known = self._all()
+        return [known[k] for k in sorted(known)]
 
     def call(self, name: str, arguments: dict[str, Any] | BaseModel, ctx: ToolContext) -> BaseModel:
         """Validate arguments and run a tool.

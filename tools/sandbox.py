@@ -15,7 +15,7 @@ Three checks, used by `tools.registry.ToolContext` (so every tool obeys them) an
 >>> refuse_url("https://example.org/sat.tif", "satellite image")
 Traceback (most recent call last):
 ...
-tools.errors.InputError: the satellite image 'https://example.org/sat.tif' is a URL; socioagent never fetches URLs: ...
+tools.errors.OutsideRootsError: the satellite image 'https://example.org/sat.tif' is a URL; socioagent never ...
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.errors import InputError
+from tools.errors import InputError, MissingFileError, OutsideRootsError
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _GDAL_VIRTUAL = ("/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss", "/vsiswift", "/vsihdfs",
@@ -34,14 +34,14 @@ _GDAL_VIRTUAL = ("/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss"
 
 
 def refuse_url(path: str | Path, what: str = "file") -> None:
-    """Raise `InputError` if ``path`` is a URL or a GDAL virtual file system path (never a local file).
+    """Raise `OutsideRootsError` if ``path`` is a URL or a GDAL virtual file system path (never a local file).
 
     Raises:
-        InputError: ``path`` names something remote (or virtual) rather than a file on this machine.
+        OutsideRootsError: ``path`` names something remote (or virtual) rather than a file on this machine.
     """
     text = str(path).strip()
     if _URL.match(text) or text.lower().startswith(_GDAL_VIRTUAL):
-        raise InputError(
+        raise OutsideRootsError(
             f"the {what} {text!r} is a URL; socioagent never fetches URLs: download the file yourself and give "
             "its path under an allowed folder"
         )
@@ -75,20 +75,24 @@ def resolve_under(
         must_exist: the resolved path must be an existing regular file.
 
     Raises:
-        InputError: the path is a URL, lies outside every root (after resolving), or does not exist.
+        OutsideRootsError: the path is a URL, or lies outside every root (after resolving).
+        MissingFileError: the path names no file (or cannot be resolved: ``~nobody``, a NUL byte, a symlink loop).
     """
     refuse_url(path, what)
-    given = Path(path).expanduser()
-    resolved = given.resolve()
+    try:
+        given = Path(path).expanduser()
+        resolved = given.resolve()
+    except (RuntimeError, ValueError, OSError) as e:  # '~nobody' (no such user), a NUL byte, a symlink loop
+        raise MissingFileError(f"the {what} {path!r} names no file ({e}); check the path") from None
     if roots is not None and not any(resolved.is_relative_to(Path(root).resolve()) for root in roots):
         allowed = ", ".join(str(r) for r in roots) or "(none)"
         via = "" if resolved == given.absolute() else f" (it resolves to {resolved}: '..' and symlinks are followed)"
-        raise InputError(
+        raise OutsideRootsError(
             f"the {what} {path} is outside the allowed folders ({allowed}){via}; put the file under one of them, "
             "or start the server with --root naming its folder"
         )
     if must_exist and not resolved.is_file():
-        raise InputError(f"{what} file not found: {path}; check the path")
+        raise MissingFileError(f"{what} file not found: {path}; check the path")
     return resolved
 
 

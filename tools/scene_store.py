@@ -1,7 +1,8 @@
 """The scene store: pixels, masks and rendered images by id, so that graph state holds only ids.
 
 The store is bounded: it keeps the most recently used ``max_scenes`` scenes, and a scene's masks and
-images leave with it.
+images leave with it; ``max_items`` (optional) also bounds the masks and the images kept per scene (the oldest
+go first), for a long-running server whose clients query the same scene over and over.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ class _Entry:
 class SceneStore:
     """Scenes, masks and images by id, bounded in memory and safe to share between threads."""
 
-    def __init__(self, max_scenes: int = 8) -> None:
-        """Create an empty store that keeps at most ``max_scenes`` scenes."""
+    def __init__(self, max_scenes: int = 8, max_items: int | None = None) -> None:
+        """Create an empty store that keeps at most ``max_scenes`` scenes (and ``max_items`` masks, images each)."""
         if max_scenes < 1:
             raise ValueError(f"max_scenes must be at least 1, got {max_scenes}")
+        if max_items is not None and max_items < 1:
+            raise ValueError(f"max_items must be at least 1, got {max_items}")
         self.max_scenes = max_scenes
+        self.max_items = max_items
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._counter = 0
@@ -70,22 +74,31 @@ class SceneStore:
         if mask.shape != entry.scene.hw:
             raise ToolError(f"mask shape {mask.shape} does not match scene {scene_id!r} of size {entry.scene.hw}")
         mask_id = self._new_id(scene_id, "mask")
-        entry.masks[mask_id] = mask.astype(bool, copy=False)
+        with self._lock:
+            entry.masks[mask_id] = mask.astype(bool, copy=False)
+            self._trim(entry.masks)
         return mask_id
+
+    def _trim(self, items: dict[str, np.ndarray]) -> None:
+        while self.max_items is not None and len(items) > self.max_items:
+            del items[next(iter(items))]
 
     def get_mask(self, mask_id: str) -> np.ndarray:
         """Return a stored (H, W) bool mask."""
         with self._lock:
             entry = self._entries.get(mask_id.rsplit(":", 1)[0])
-        if entry is None or mask_id not in entry.masks:
+            mask = entry.masks.get(mask_id) if entry is not None else None
+        if mask is None:
             raise ToolError(f"no mask {mask_id!r} in the scene store; masks come from sam_segment")
-        return entry.masks[mask_id]
+        return mask
 
     def put_image(self, scene_id: str, image: np.ndarray, prefix: str = "img") -> str:
         """Store an (H, W, 3) uint8 image derived from a scene (an overlay) and return its id."""
         entry = self._entry(scene_id)
         image_id = self._new_id(scene_id, prefix)
-        entry.images[image_id] = image
+        with self._lock:
+            entry.images[image_id] = image
+            self._trim(entry.images)
         return image_id
 
     def release(self, ids: list[str]) -> None:
@@ -101,6 +114,7 @@ class SceneStore:
         """Return a stored image."""
         with self._lock:
             entry = self._entries.get(image_id.rsplit(":", 1)[0])
-        if entry is None or image_id not in entry.images:
+            image = entry.images.get(image_id) if entry is not None else None
+        if image is None:
             raise ToolError(f"no image {image_id!r} in the scene store; images come from render_overlay")
-        return entry.images[image_id]
+        return image

@@ -47,7 +47,8 @@ def test_segment_with_an_openai_server_writes_all_outputs(files, tmp_path, opena
     assert [s["stage"] for s in doc["stages"]] == ["localize", "refine"] and doc["stages"][0]["raw"]
     assert doc["instances"][0]["box"] and doc["timings"]["total_s"] > 0
     assert json.loads(r.stdout[r.stdout.index("{") :])["query"] == "red building"
-    gj = json.loads((out / "instances.geojson").read_text())
+    gj = json.loads((out / "instances_pixels.geojson").read_text())  # a PNG scene: pixel coordinates
+    assert not (out / "instances.geojson").exists() and gj["coordinates"].startswith("image pixels")
     assert gj["features"][0]["properties"]["query"] == "red building"
     assert not list(out.glob(".*tmp"))
 
@@ -89,8 +90,14 @@ def test_tools_prints_openai_schemas():
     r = runner.invoke(app, ["tools", "--format", "openai"])
     assert r.exit_code == 0
     names = [t["function"]["name"] for t in json.loads(r.stdout)]
-    assert names == ["draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment", "zoom"]
+    assert names == ["draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment", "segment", "zoom"]
     assert runner.invoke(app, ["tools", "--format", "yaml"]).exit_code == 2
+    mcp = json.loads(runner.invoke(app, ["tools", "--format", "mcp"]).stdout)
+    segment = next(t for t in mcp if t["name"] == "segment")
+    assert segment["inputSchema"]["required"] == ["scene_id", "query"]
+    assert "instances" in segment["outputSchema"]["required"]
+    langchain = json.loads(runner.invoke(app, ["tools", "--format", "langchain"]).stdout)
+    assert [t["name"] for t in langchain] == names
 
 
 def test_console_script_exit_code(files, tmp_path):
