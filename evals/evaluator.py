@@ -24,6 +24,7 @@ from evals.datasets import Sample
 from evals.metrics import instance_counts, iou_counts, sample_iou
 from evals.results import MASKS, EvalRow, mask_filename, write_mask
 from tools.errors import BackendError, InputError
+from tools.outdir import WRITE_ERRNOS, write_failure
 
 
 class SampleEvaluator:
@@ -44,7 +45,12 @@ class SampleEvaluator:
         self.store = SceneStore(max_scenes=2)
 
     def evaluate(self, sample: Sample) -> EvalRow:
-        """Run one sample and return its result row (never raises except `BackendError`)."""
+        """Run one sample and return its result row.
+
+        Raises:
+            BackendError: a backend failed.
+            InputError: the mask could not be written (no space, a file-size limit, permissions).
+        """
         from agent.run import run_query
 
         about = {
@@ -83,7 +89,12 @@ class SampleEvaluator:
         inter, union = iou_counts(pred, truth)
         counts = instance_counts(pred, truth, instances)
         mask_path = Path(MASKS) / mask_filename(sample.id)
-        write_mask(self.out / mask_path, pred)
+        try:
+            write_mask(self.out / mask_path, pred)
+        except OSError as e:  # a full disk, a size limit: the user's to fix (exit 2), not a miss
+            if e.errno not in WRITE_ERRNOS:
+                raise
+            raise write_failure(e, self.out) from e
         stages = result.stages if result is not None else []
         return EvalRow(
             **about,

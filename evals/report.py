@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import SampleCounts, percentile, summarize
-from evals.results import CONFIG, RESULTS, EvalRow, read_results
+from evals.results import CONFIG, REPORT_FILES, RESULTS, EvalRow, read_results
 from tools.files import atomic_write_bytes
+from tools.outdir import OutputDir, write_new_file
 
 LEVEL_KEYS = ("name", "class", "function")
 BOOTSTRAP_SEED = 0
@@ -99,11 +100,13 @@ def write_report(out_dir: str | Path, plots: bool = True) -> dict[str, Any]:
     config = json.loads((out / CONFIG).read_text()) if (out / CONFIG).is_file() else {}
     rows = read_results(out / RESULTS)
     report = build_report(rows, config)
-    atomic_write_bytes(out / "report.json", (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     notes: list[str] = []
-    if plots:
-        notes = draw_plots(out, report, rows, config)
-    atomic_write_bytes(out / "report.md", render_markdown(report, notes).encode())
+    # staged, then renamed in together: a full disk leaves the previous report whole (results.jsonl is untouched)
+    with OutputDir(out, owned=REPORT_FILES, merge=True).stage() as staged:
+        write_new_file(staged / "report.json", (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
+        if plots:
+            notes = draw_plots(out, report, rows, config, dest=staged)
+        write_new_file(staged / "report.md", render_markdown(report, notes).encode())
     return report
 
 
@@ -191,14 +194,25 @@ def _save(fig: Any, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def draw_plots(out: Path, report: dict[str, Any], rows: list[EvalRow], config: dict[str, Any]) -> list[str]:
-    """Draw per_level.png, iou_hist.png and overlays.png into ``out``; return notes on what was skipped."""
+def draw_plots(
+    out: Path, report: dict[str, Any], rows: list[EvalRow], config: dict[str, Any], dest: Path | None = None
+) -> list[str]:
+    """Draw per_level.png, iou_hist.png and overlays.png; return notes on what was skipped.
+
+    Args:
+        out: the eval folder (its masks are read).
+        report: the report.
+        rows: its rows.
+        config: its config.json.
+        dest: the folder to draw into (default ``out``).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
-    _per_level_plot(out / "per_level.png", report)
-    _iou_hist(out / "iou_hist.png", [r.iou for r in rows if r.scored and r.iou is not None])
-    return _overlays(out, rows, config)
+    dest = dest or out
+    _per_level_plot(dest / "per_level.png", report)
+    _iou_hist(dest / "iou_hist.png", [r.iou for r in rows if r.scored and r.iou is not None])
+    return _overlays(out, rows, config, dest)
 
 
 def _per_level_plot(path: Path, report: dict[str, Any]) -> None:
@@ -240,7 +254,7 @@ def _iou_hist(path: Path, ious: list[float]) -> None:
     _save(fig, path)
 
 
-def _overlays(out: Path, rows: list[EvalRow], config: dict[str, Any]) -> list[str]:
+def _overlays(out: Path, rows: list[EvalRow], config: dict[str, Any], dest: Path) -> list[str]:
     import cv2
     import numpy as np
     from matplotlib.figure import Figure
@@ -275,5 +289,5 @@ def _overlays(out: Path, rows: list[EvalRow], config: dict[str, Any]) -> list[st
         return notes
     fig.suptitle("best (top) and worst (bottom): green = truth outline, red = prediction", fontsize=10)
     fig.tight_layout()
-    _save(fig, out / "overlays.png")
+    _save(fig, dest / "overlays.png")
     return notes

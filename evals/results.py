@@ -12,6 +12,7 @@ Output folder (``--out``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from evals.datasets import LevelSource
 from tools.errors import InputError
 from tools.files import atomic_write_bytes, png_bytes
+from tools.outdir import WRITE_ERRNOS, write_failure
 from tools.schemas import Level
 
 RESULTS = "results.jsonl"
@@ -145,13 +147,27 @@ class ResultWriter:
 
     def __init__(self, path: Path) -> None:
         """Open ``path`` for appending."""
-        self._f = open(path, "ab")  # noqa: SIM115 (closed by close())
+        self.path = path
+        self._f = open(path, "ab", buffering=0)  # noqa: SIM115 (closed by close()); unbuffered: a failed write is cut
 
     def write(self, row: EvalRow) -> None:
-        """Append one row as one line, durably."""
-        self._f.write(row.to_line())
-        self._f.flush()
-        os.fsync(self._f.fileno())
+        """Append one row as one line, durably.
+
+        Raises:
+            InputError: the disk is full or the file cannot grow; the line is cut off again (a rerun resumes).
+        """
+        start = self._f.tell()
+        data = memoryview(row.to_line())
+        try:
+            while data:
+                data = data[self._f.write(data) :]
+            os.fsync(self._f.fileno())
+        except OSError as e:
+            if e.errno not in WRITE_ERRNOS:
+                raise
+            with contextlib.suppress(OSError):
+                self._f.truncate(start)
+            raise write_failure(e, self.path.parent) from e
 
     def close(self) -> None:
         """Close the file."""

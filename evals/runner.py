@@ -34,6 +34,7 @@ from evals.evaluator import SampleEvaluator
 from evals.progress import progress_bar
 from evals.results import RESULTS, EvalRow, ResultWriter, prepare_out, read_results
 from evals.workers import rows_in_workers
+from tools.outdir import check_location, lock_dir
 
 
 class EvalConfig(BaseModel):
@@ -73,12 +74,19 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
 
     Raises:
         DatasetNotFoundError: the data or split is missing.
-        InputError: a spec is bad, or ``cfg.out`` holds results of a different config.
+        InputError: a spec is bad, ``cfg.out`` holds results of a different config, cannot be written, or
+            another run is writing it (the message names its pid).
         BackendError: a backend failed; finished rows are kept and a rerun resumes.
     """
     from evals.datasets import make_dataset
 
     dataset = make_dataset(cfg.data, cfg.split)
+    check_location(cfg.out)  # a file, a read-only or full disk: refused before any sample runs
+    with lock_dir(cfg.out, "socio eval"):  # one writer per folder: a second run names this one's pid
+        return _run_locked(cfg, dataset, progress)
+
+
+def _run_locked(cfg: EvalConfig, dataset: Any, progress: bool) -> Path:
     prepare_out(cfg.out, cfg.identity(), force=cfg.force)
     results_path = cfg.out / RESULTS
     done = read_results(results_path, repair=True)

@@ -108,16 +108,18 @@ def segment(
         return
     if sat is None or map is None:
         raise InputError("give --sat and --map for one scene, or --raster (with --vectors) for a raster of any size")
-    from agent.outputs import result_document, write_outputs
+    from agent.outputs import SEGMENT_FILES, result_document, write_outputs
     from agent.run import run_query
+    from tools.outdir import OutputDir
     from tools.scene import load_scene
 
+    od = OutputDir(out, owned=SEGMENT_FILES)  # a file, a read-only or full disk: refused before the work
     scene = load_scene(sat, map, layers)
     if not query.strip():
         raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
     b = backend.build()
     result = run_query(scene, query, **b.run_kwargs(), on_event=_progress_printer(quiet))
-    written = write_outputs(out, scene, result)
+    written = write_outputs(od, scene, result)
     if json_out:
         sys.stdout.write(json.dumps(result_document(result), indent=2) + "\n")
     if not quiet:

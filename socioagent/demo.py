@@ -16,14 +16,16 @@ import numpy as np
 import typer
 
 from agent.backends import BackendConfig
-from agent.outputs import write_outputs
+from agent.outputs import SEGMENT_FILES, output_files
 from agent.run import run_query
-from tools.files import atomic_write_bytes
-from tools.raster_io import write_geotiff
+from tools.outdir import OutputDir
+from tools.raster_io import geotiff_bytes
 
 DEMO_SEED = 7
 DEMO_INDEX = 0
 DEMO_SPLIT = "test"
+DEMO_FILES = (*SEGMENT_FILES, "sat.png", "map.png", "truth.png", "layers.geojson", "sat.tif")
+"""What ``socio demo`` writes at the top of ``--out`` (other files there, such as ``again/``, are kept)."""
 
 
 def run_demo(out: Path, backend: BackendConfig | None = None, query: str | None = None) -> dict[str, float]:
@@ -41,6 +43,7 @@ def run_demo(out: Path, backend: BackendConfig | None = None, query: str | None 
     from evals.synthcity import generate_sample
 
     backend = backend or BackendConfig()
+    od = OutputDir(out, owned=DEMO_FILES)  # the location is checked before the work
     b = backend.build()
 
     t0 = time.perf_counter()
@@ -51,11 +54,12 @@ def run_demo(out: Path, backend: BackendConfig | None = None, query: str | None 
     q = query or sample.query
     result = run_query(scene, q, **b.run_kwargs())
     iou = sample_iou(*iou_counts(result.mask, truth)) if query is None else float("nan")
-    written = write_outputs(out, scene, result, extra_png={"sat.png": scene.sat, "map.png": scene.map,
-                                                           "truth.png": truth.astype(np.uint8) * 255})  # fmt: skip
-    atomic_write_bytes(out / "layers.geojson", json.dumps(sample.layers_geojson).encode())
-    write_geotiff(out / "sat.tif", scene.sat, scene.georef)
-    _print_summary(sample, scene, q, result, iou, gen_s, out, written)
+    files = output_files(scene, result, extra_png={"sat.png": scene.sat, "map.png": scene.map,
+                                                   "truth.png": truth.astype(np.uint8) * 255})  # fmt: skip
+    files["layers.geojson"] = json.dumps(sample.layers_geojson).encode()
+    files["sat.tif"] = geotiff_bytes(scene.sat, scene.georef)
+    od.write_files(files)
+    _print_summary(sample, scene, q, result, iou, gen_s, out)
     return {"iou": iou, "total_s": result.timings.total_s, "generate_s": gen_s}
 
 
@@ -64,7 +68,7 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: text.rfind(" ", 0, n - 1)] + " …"
 
 
-def _print_summary(sample, scene, q, result, iou, gen_s, out, written) -> None:
+def _print_summary(sample, scene, q, result, iou, gen_s, out) -> None:
     h, w = scene.hw
     gsd = scene.georef.pixel_size if scene.georef else 0.0
     area_m2 = int(result.mask.sum()) * gsd * gsd
@@ -88,4 +92,3 @@ def _print_summary(sample, scene, q, result, iou, gen_s, out, written) -> None:
         f"--query {q!r} --out {out}/again",
     ]
     typer.echo("\n".join(lines))
-    del written

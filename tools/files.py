@@ -10,16 +10,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tools.outdir import file_mode
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary sibling, fsync and an atomic rename.
 
-    Readers never see half a file, and a crash leaves either the old file or the new one.
+    Readers never see half a file, and a crash leaves either the old file or the new one. The file gets the
+    umask's permissions (`tools.outdir.file_mode`).
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600; outputs follow the umask like any new file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -29,6 +29,7 @@ import numpy as np
 
 from tools.errors import InputError
 from tools.files import atomic_write_bytes
+from tools.outdir import OutputDir
 
 RUN_FILE = "run.json"
 METRICS = "metrics.jsonl"
@@ -118,17 +119,12 @@ def save_checkpoint(run: Path, step: int, tm: Any, trainer_state: dict[str, Any]
     import torch
 
     root = run / CHECKPOINTS
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:06d}"
-    tmp = root / f".tmp-step-{step:06d}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    tm.save(tmp / "model")
-    weights = {n: p.detach().cpu().clone() for n, p in tm.model.named_parameters() if p.requires_grad}
-    torch.save({**trainer_state, "weights": weights, "rng": rng_state()}, tmp / "state.pt")
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    # staged beside it and swapped in whole; a full disk is an InputError and the last checkpoint stays
+    with OutputDir(final, flag="--out").stage() as staged:
+        tm.save(staged / "model")
+        weights = {n: p.detach().cpu().clone() for n, p in tm.model.named_parameters() if p.requires_grad}
+        torch.save({**trainer_state, "weights": weights, "rng": rng_state()}, staged / "state.pt")
     for old in checkpoint_dirs(run)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final

@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import threading
 import time
@@ -23,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tools.outdir import OutputDir
 from train.checkpoint import (
     FINAL,
     append_metrics,
@@ -140,13 +139,8 @@ class TrainingRun:
         """Write the last checkpoint and ``RUN/final`` (a loadable model), atomically."""
         self.checkpoint()
         if self.world.is_main:
-            tmp = self.out / f".tmp-final-{os.getpid()}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            self.tm.save(tmp)
-            final = self.out / FINAL
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            with OutputDir(self.out / FINAL, flag="--out").stage() as staged:
+                self.tm.save(staged)
 
     @property
     def seconds(self) -> float:

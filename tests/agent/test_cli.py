@@ -47,7 +47,8 @@ def test_segment_with_an_openai_server_writes_all_outputs(files, tmp_path, opena
     assert [s["stage"] for s in doc["stages"]] == ["localize", "refine"] and doc["stages"][0]["raw"]
     assert doc["instances"][0]["box"] and doc["timings"]["total_s"] > 0
     assert json.loads(r.stdout[r.stdout.index("{") :])["query"] == "red building"
-    gj = json.loads((out / "instances.geojson").read_text())
+    gj = json.loads((out / "instances_pixels.geojson").read_text())  # a PNG scene: pixel coordinates
+    assert not (out / "instances.geojson").exists() and gj["coordinates"].startswith("image pixels")
     assert gj["features"][0]["properties"]["query"] == "red building"
     assert not list(out.glob(".*tmp"))
 
