@@ -62,7 +62,10 @@ MAX_TEXT_BYTES = 32_000
 """Larger JSON goes in structured_content alone (the text block says so), not twice."""
 STORE_SCENES = 16
 STORE_ITEMS = 64
-"""Masks and images kept per scene (the oldest go first), so a long-running server's memory stays bounded."""
+STORE_IMAGES = 24
+"""Masks and images kept per scene (the oldest go first), so a long-running server's memory stays bounded; a
+768-px scene's rendered image is 1.7 MB, a mask 0.6 MB. Both stay above what the concurrent calls on one scene
+hold at once (`ServeLimits.max_concurrent` queries of a few masks and three images each)."""
 
 
 def _image_ids(output: BaseModel) -> list[str]:
@@ -139,8 +142,10 @@ def _mcp_tool(spec: ToolSpec, registry: ToolRegistry, ctx: AgentToolContext, lim
 
 def build_context(backends: Backends, limits: ServeLimits, store: SceneStore | None = None) -> AgentToolContext:
     """Return the tool context of a server: the backends, a bounded scene store, the roots and limits, outputs."""
-    base = limits.tool_context(store or SceneStore(max_scenes=STORE_SCENES, max_items=STORE_ITEMS),
-                               backends.segmenter)  # fmt: skip
+    n = limits.max_concurrent
+    store = store or SceneStore(max_scenes=STORE_SCENES, max_items=max(STORE_ITEMS, 16 * n),
+                                max_images=max(STORE_IMAGES, 6 * n))  # fmt: skip
+    base = limits.tool_context(store, backends.segmenter)
     out: Callable[[str, str], Any] = limits.output_dir
     return AgentToolContext(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, backends=backends,
                             output_dir=out)  # fmt: skip
