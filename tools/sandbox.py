@@ -107,7 +107,7 @@ def resolve_folder_under(path: str | Path, roots: Sequence[Path] | None, what: s
     """
     resolved = resolve_under(path, roots, what, must_exist=False)
     if not resolved.is_dir():
-        raise InputError(f"{what} not found: {path}; check the path")
+        raise MissingFileError(f"{what} not found: {path}; check the path")
     for entry in sorted(resolved.iterdir()):
         resolve_under(entry, roots, f"file {entry.name} of the {what}", must_exist=False)
     return resolved

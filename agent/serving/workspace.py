@@ -93,20 +93,12 @@ class Workspace:
 
     def _folder_files(self, path: str) -> tuple[str, str, str | None, str]:
         """Return the (sat, map, layers, name) of a scene folder under the roots."""
-        from tools.sandbox import resolve_under
-
-        folder = resolve_under(path, self.limits.roots, "scene folder", must_exist=False)
-        if not folder.is_dir():
-            raise InputError(f"{path} is not a scene folder; give a folder under {self._roots_text()} that holds "
-                             "sat.tif or sat.png and map.png")  # fmt: skip
+        folder = self.ctx.resolve_folder(path, "scene folder")  # every entry under the roots, images in limits
         sat = next((folder / n for n in SAT_NAMES if (folder / n).is_file()), None)
         if sat is None or not (folder / "map.png").is_file():
             raise InputError(f"scene folder {path} needs a satellite image ({' or '.join(SAT_NAMES)}) and map.png")
         layers = next((folder / n for n in LAYER_NAMES if (folder / n).is_file()), None)
         return str(sat), str(folder / "map.png"), str(layers) if layers else None, folder.name
-
-    def _roots_text(self) -> str:
-        return ", ".join(str(r) for r in self.limits.roots)
 
     def load(self, req: LoadSceneRequest, cancel: CancelToken | None = None) -> SceneInfo:
         """Load a scene from a folder or from its files (under the roots) and render its map layers.

@@ -90,7 +90,7 @@ def test_unknown_ids_are_404_and_bad_bodies_422(client, tree):
     assert client.post("/api/ask", json={"scene_id": "x", "question": "   "}).status_code == 422
     assert client.post("/api/scenes", json={}).status_code == 422
     r = client.post("/api/scenes", json={"path": f"{tree['root']}/no-such-scene"})
-    assert r.status_code == 400 and "not a scene folder" in r.json()["error"]
+    assert r.status_code == 404 and "scene folder not found" in r.json()["error"]
     r = client.post("/api/scenes", json={"sat": f"{tree['root']}/none.png", "map": f"{tree['root']}/none.png"})
     assert r.status_code == 404 and "not found" in r.json()["error"]
 
