@@ -40,10 +40,10 @@ def served(tmp_path_factory) -> dict[str, Path]:
     root, outside = base / "root", base / "outside"
     for d in (root, outside):
         d.mkdir()
-    for i in (0, 3):
+    for i, size in ((0, 256), (3, 256), (1, 768)):
         scene_dir = root / f"scene{i}"
         scene_dir.mkdir()
-        for name, data in encode_sample(synth_sample(0, i, "test", 256)).items():
+        for name, data in encode_sample(synth_sample(0, i, "test", size)).items():
             (scene_dir / name).write_bytes(data)
     (outside / "sat.tif").write_bytes((root / "scene0" / "sat.tif").read_bytes())
     (root / "link.tif").symlink_to(outside / "sat.tif")
@@ -231,6 +231,11 @@ def test_over_streamable_http_with_the_token(served, http_server):
             seg = await c.call_tool("segment", {"scene_id": sid, "query": sample.query})
             assert not seg.is_error and seg.structured_content["count"] >= 1
             assert _png(seg.content[0]).size == (256, 256)
+            # a full-size tile: its noisy overlay is a 1.1 MB PNG, sent within the client's 1 MiB SSE event limit
+            big = await c.call_tool("load_scene", _scene_args(served, 1))
+            seg = await c.call_tool("segment", {"scene_id": big.structured_content["scene_id"],
+                                                "query": synth_sample(0, 1, "test", 768).query})  # fmt: skip
+            assert not seg.is_error and _png(seg.content[0]).size == (768, 768)
             out = await c.call_tool("load_scene", {**_scene_args(served), "sat": str(served["root"] / "link.tif")})
             assert out.is_error and "outside the allowed folders" in out.content[0].text
 

@@ -106,6 +106,16 @@ def test_scene_store_is_bounded_and_names_the_fix(images):
     assert store.get_mask(mid).all()
     with pytest.raises(ToolError, match="does not match"):
         store.put_mask("s2", np.ones((3, 3), bool))
+    capped = SceneStore(max_items=3, max_images=1)
+    capped.put(load_scene(sat_p, map_p, scene_id="c"))
+    masks = [capped.put_mask("c", np.full((64, 80), bool(i % 2))) for i in range(5)]
+    with pytest.raises(ToolError, match="no mask"):
+        capped.get_mask(masks[1])  # the oldest left first
+    assert [capped.get_mask(m).any() for m in masks[2:]] == [False, True, False]
+    first, last = (capped.put_image("c", np.zeros((64, 80, 3), np.uint8)) for _ in range(2))
+    assert capped.get_image(last).shape == (64, 80, 3)
+    with pytest.raises(ToolError, match="no image"):
+        capped.get_image(first)
 
 
 def test_lon_lat_layers_on_a_plain_image_are_refused(tmp_path, images):

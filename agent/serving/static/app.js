@@ -1,7 +1,8 @@
 // socioagent web app: a scene on a Leaflet map, a chat box, the answer's features drawn with popups.
 // The page's state is kept in window.socio (tests and bench/bench_web.py read it):
 //   status: starting | ready | loading | asking | drawn | error
-//   drawn: features drawn for the last answer; lastMs: question submitted -> features drawn (ms)
+//   drawn: features drawn for the last answer; lastMs: question submitted -> features drawn (ms), of which
+//   lastTiming.requestMs until the answer arrived and lastTiming.drawMs to draw it (two animation frames)
 "use strict";
 
 const socio = (window.socio = {
@@ -164,10 +165,13 @@ async function ask(question, mode) {
   setStatus("asking");
   message("question", question);
   const answer = await api("/api/ask", { json: { scene_id: socio.scene.scene_id, question, mode } });
+  const t1 = performance.now();
   socio.answer = answer;
   socio.drawn = drawFeatures(answer);
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-  socio.lastMs = performance.now() - t0;
+  const t2 = performance.now();
+  socio.lastMs = t2 - t0;
+  socio.lastTiming = { requestMs: t1 - t0, drawMs: t2 - t1 };
   socio.asked += 1;
   message("answer", `${answer.sentence} (${answer.count} feature${answer.count === 1 ? "" : "s"}, ${fmt(answer.seconds, 2)} s)`);
   $("answer-tools").hidden = false;
