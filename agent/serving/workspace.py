@@ -49,6 +49,8 @@ class LoadedScene:
     scene: Scene
     name: str
     layers: dict[str, ImageLayer]
+    folder: Path | None = None
+    chat: Any = None
 
 
 class Workspace:
@@ -112,8 +114,10 @@ class Workspace:
         from tools.load_scene import LoadSceneInput
         from tools.registry import REGISTRY
 
+        folder = None
         if isinstance(req, SceneFolder):
             sat, map_path, layers, name = self._folder_files(req.path)
+            folder = Path(sat).parent
         else:
             sat, map_path, layers = req.sat, req.map, req.layers
             name = Path(sat).parent.name + "/" + Path(sat).stem
@@ -126,7 +130,9 @@ class Workspace:
                 if cancel is not None:
                     cancel.check()
                 layers_png = {"sat": image_layer(scene.sat, scene.georef), "map": image_layer(scene.map, scene.georef)}
-                self._scenes[scene.scene_id] = LoadedScene(scene, name, layers_png)
+                self._scenes[scene.scene_id] = LoadedScene(scene, name, layers_png, folder)
+            elif folder is not None and self._scenes[scene.scene_id].folder is None:
+                self._scenes[scene.scene_id].folder = folder
             self._scenes.move_to_end(scene.scene_id)
             while len(self._scenes) > MAX_SCENES:
                 self._scenes.popitem(last=False)
@@ -167,6 +173,9 @@ class Workspace:
     def ask(self, req: AskRequest, cancel: CancelToken | None = None) -> AnswerRecord:
         """Answer a question on a loaded scene: segment the places, or answer a spatial question.
 
+        ``auto`` asks the spatial planner (`agent.chat`) when it is installed and the scene is a georeferenced
+        folder, and segments a question the planner cannot read; ``segment`` always segments; ``ask`` always plans.
+
         Args:
             req: the scene, the question and the mode.
             cancel: checked between the agent's steps; a cancelled call stops at the next one.
@@ -176,38 +185,58 @@ class Workspace:
             InputError: an empty question, or ``mode=ask`` where no chat is available.
             BackendError: the policy or segmenter failed.
         """
-        from agent.run import run_query
-
         question = req.question.strip()
         if not question:
             raise InputError("the question is empty; say what to find, e.g. 'schools'")
         self._scene(req.scene_id)  # an unknown scene is a 404 whatever else is wrong
-        mode = req.mode
-        if mode == "ask" and not self.chat_available:
+        if req.mode == "ask" and not self.chat_available:
             raise InputError("spatial questions need agent.chat, which this installation lacks; use mode segment")
-        if mode == "auto":
-            mode = "ask" if self.chat_available else "segment"
         answer_id = uuid.uuid4().hex[:12]
         check = cancel.check if cancel is not None else (lambda: None)
         with self._lock:
             check()
-            scene = self._scene(req.scene_id).scene
+            loaded = self._scene(req.scene_id)
             self._scenes.move_to_end(req.scene_id)
+            scene = loaded.scene
             if scene.scene_id not in self.store:
                 self.store.put(scene)
-            t0 = time.perf_counter()
-            if mode == "ask":
-                from agent.serving.chat_answers import from_chat
-
-                record = from_chat(answer_id, scene, question, self.backends)
-            else:
-                result = run_query(scene, question, store=self.store, on_event=lambda _: check(),
-                                   **self.backends.run_kwargs())  # fmt: skip
-                record = from_segmentation(answer_id, scene, question, result)
-            record.seconds = time.perf_counter() - t0
+            record, note = None, None
+            chat_ok = loaded.folder is not None and scene.georef is not None
+            if req.mode == "ask" or (req.mode == "auto" and self.chat_available and chat_ok):
+                record, note = self._ask_chat(answer_id, loaded, question, fallback=req.mode == "auto")
+            if record is None:
+                record = self._segment(answer_id, scene, question, check)
+                if note:
+                    record.trace["note"] = note
             self._answers[answer_id] = record
             while len(self._answers) > MAX_ANSWERS:
                 self._answers.popitem(last=False)
+        return record
+
+    def _ask_chat(self, answer_id: str, loaded: LoadedScene, question: str,
+                  fallback: bool) -> tuple[AnswerRecord | None, str | None]:  # fmt: skip
+        """Answer with the chat planner; with ``fallback``, a question it cannot read is left to segmentation."""
+        from agent.serving.chat_answers import PlannerRefusalError, from_chat, load_chat_data
+
+        if loaded.folder is None:
+            raise InputError("spatial questions read a scene folder: load the scene by its folder (path), or use "
+                             "mode segment")  # fmt: skip
+        if loaded.chat is None:
+            loaded.chat = load_chat_data(loaded.folder, self.config)
+        try:
+            return from_chat(answer_id, loaded.scene.scene_id, question, loaded.chat), None
+        except PlannerRefusalError as e:
+            if not fallback:
+                raise
+            return None, f"the spatial planner could not read the question ({e}); answered by segmentation"
+
+    def _segment(self, answer_id: str, scene: Scene, question: str, check: Any) -> AnswerRecord:
+        from agent.run import run_query
+
+        t0 = time.perf_counter()
+        result = run_query(scene, question, store=self.store, on_event=lambda _: check(), **self.backends.run_kwargs())
+        record = from_segmentation(answer_id, scene, question, result)
+        record.seconds = time.perf_counter() - t0
         return record
 
     def answer(self, answer_id: str) -> AnswerRecord:

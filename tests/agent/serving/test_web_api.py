@@ -39,10 +39,11 @@ def client(server):
         yield c
 
 
-def test_a_question_answers_with_features_a_trace_and_files_under_the_output_root(client, tree):
+def test_a_segmentation_answers_with_features_a_trace_and_files_under_the_output_root(client, tree):
     info = client.post("/api/scenes", json={"path": str(tree["lonlat"])}).json()
     assert info["view"] == "lonlat" and client.get(info["layers"]["sat"]).headers["content-type"] == "image/png"
-    a = client.post("/api/ask", json={"scene_id": info["scene_id"], "question": scene_queries()["lonlat"]})
+    question = scene_queries()["lonlat"]
+    a = client.post("/api/ask", json={"scene_id": info["scene_id"], "question": question, "mode": "segment"})
     assert a.status_code == 200
     answer = a.json()
     assert answer["mode"] == "segment" and answer["count"] == len(answer["features"]["features"]) >= 1
@@ -58,6 +59,35 @@ def test_a_question_answers_with_features_a_trace_and_files_under_the_output_roo
     gdf = gpd.read_file(on_disk)
     assert len(gdf) == answer["count"] and gdf.crs.to_epsg() == 4326
     assert list(gdf["name"]) == [f["properties"].get("name") for f in answer["features"]["features"]]
+
+
+RELATION = "residential compounds within 500 m of a school"
+"""A spatial question about the georeferenced test scene (a school beside a residential compound)."""
+
+
+def test_a_spatial_question_is_planned_and_measured(client, tree):
+    sid = client.post("/api/scenes", json={"path": str(tree["lonlat"])}).json()["scene_id"]
+    answer = client.post("/api/ask", json={"scene_id": sid, "question": RELATION}).json()  # auto: the planner
+    assert answer["mode"] == "ask" and answer["view"] == "lonlat" and answer["count"] >= 1
+    for f in answer["features"]["features"]:
+        assert f["properties"]["class"] == "residential_compound" and 0 <= f["properties"]["distance_m"] <= 500
+    trace = client.get(answer["trace_url"]).json()["trace"]
+    assert trace["plan"]["query"] == RELATION and {s["stage"] for s in trace["stages"]} >= {"class 'school'"}
+    # a question the planner cannot read: auto segments it (and says so), ask refuses it
+    body = {"scene_id": sid, "question": scene_queries()["pixels"]}
+    auto = client.post("/api/ask", json=body).json()
+    note = client.get(auto["trace_url"]).json()["trace"]["note"]
+    assert auto["mode"] == "segment" and "planner could not read" in note
+    r = client.post("/api/ask", json={**body, "mode": "ask"})
+    assert r.status_code == 400 and "could not read" in r.json()["error"]
+
+
+def test_a_scene_without_georeferencing_is_segmented(client, tree):
+    sid = client.post("/api/scenes", json={"path": str(tree["pixels"])}).json()["scene_id"]
+    answer = client.post("/api/ask", json={"scene_id": sid, "question": scene_queries()["pixels"]}).json()
+    assert answer["mode"] == "segment" and answer["view"] == "pixels" and answer["count"] >= 1
+    r = client.post("/api/ask", json={"scene_id": sid, "question": RELATION, "mode": "ask"})
+    assert r.status_code == 400 and "no georeferencing" in r.json()["error"]
 
 
 @pytest.mark.parametrize("way_out", ["dotdot", "absolute", "symlinked folder", "symlinked file", "url"])

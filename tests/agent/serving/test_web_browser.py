@@ -167,6 +167,21 @@ def test_a_scene_without_georeferencing_is_drawn_in_image_pixels(page, server, s
     assert _orange_pixels(tmp_path / "pixels.png", paths[0]) > 50
 
 
+def test_a_spatial_question_shows_its_distances_and_plan(page, server, scenes):
+    page.goto(f"{server.url}?scene={scenes['lonlat']}")
+    page.wait_for_function("socio.status === 'ready'", timeout=60_000)
+    state = _ask(page, "residential compounds within 500 m of a school")
+    feats = state["answer"]["features"]["features"]
+    assert state["answer"]["mode"] == "ask" and state["drawn"] == len(feats) >= 1
+    _, paths = _rects(page)
+    page.mouse.click((paths[0]["l"] + paths[0]["r"]) / 2, (paths[0]["t"] + paths[0]["b"]) / 2)
+    popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
+    assert "distance" in popup and f"{feats[0]['properties']['distance_m']:.0f} m" in popup
+    page.click("#show-trace")
+    plan = json.loads(page.wait_for_selector("#trace-plan").inner_text())
+    assert plan["query"] == "residential compounds within 500 m of a school"
+
+
 def test_the_trace_and_the_downloads_of_the_last_answer(page, server, scenes):
     page.goto(f"{server.url}?scene={scenes['lonlat']}")
     page.wait_for_function("socio.status === 'ready'", timeout=60_000)
