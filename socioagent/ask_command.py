@@ -89,18 +89,19 @@ def ask_command(
     ] = False,
 ) -> None:
     """Answer a spatial question (parks within 1 km of hospitals) about vector data, a scene or a raster."""
-    from agent.chat.ask import answer_plan, json_output, make_plan, write_answer
+    from agent.chat.ask import answer_dir, answer_plan, json_output, make_plan, write_answer
     from tools.errors import InputError
 
     if planner not in ("offline", "openai"):
         raise InputError(f"unknown --planner {planner!r}; choose offline or openai")
     if not query.strip():
         raise InputError("the question is empty; ask e.g. 'parks within 1 km of hospitals'")
+    od = answer_dir(out)  # a file, a read-only or full disk: refused before the work
     data = _load(vectors, raster, scene, _backend(backend, base_url, model, api_key_env, planner_timeout))
     plan, failures = make_plan(query, data, planner, base_url, model, api_key_env, planner_timeout)
     answer, ex = answer_plan(plan, data)
     answer.planner, answer.planner_format_failures = planner, failures
-    written = write_answer(out, answer, data, ex)
+    written = write_answer(od, answer, data, ex)
     if json_out:
         sys.stdout.write(json.dumps(json_output(answer), ensure_ascii=False) + "\n")
     else:

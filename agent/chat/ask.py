@@ -107,6 +107,7 @@ def ask(
         InputError: the data or the question is bad (the message names the problem and the fix).
         BackendError: the LLM planner's server or a segmentation backend fails.
     """
+    od = answer_dir(out) if out is not None else None  # a bad --out is refused before any work
     t0 = time.perf_counter()
     loaded = load_data(data, backend)
     t1 = time.perf_counter()
@@ -118,8 +119,8 @@ def ask(
     answer.planner_format_failures = failures
     answer.timings = {"load_s": round(t1 - t0, 4), "plan_s": round(t2 - t1, 4), "execute_s": round(t3 - t2, 4),
                       "total_s": round(t3 - t0, 4)}  # fmt: skip
-    if out is not None:
-        write_answer(out, answer, loaded, ex)
+    if od is not None:
+        write_answer(od, answer, loaded, ex)
     return answer
 
 
@@ -133,21 +134,32 @@ def json_output(answer: Answer) -> dict[str, Any]:
     return {**answer.features, "answer": answer_document(answer)}
 
 
-def write_answer(out: str | Path, answer: Answer, data: ChatData, ex: Execution) -> dict[str, Path]:
-    """Write ``answer.json``, ``answer.geojson`` and ``answer.png`` into ``out``, each atomically.
+ANSWER_FILES = ("answer.json", "answer.geojson", "answer.png")
+"""The files an answer writes into its folder."""
 
-    Every file's bytes are made before the first is written, so a failure leaves none of them half-written.
+
+def answer_dir(out: str | Path) -> Any:
+    """Return the `tools.outdir.OutputDir` of an answer folder, its location checked now (before any work)."""
+    from tools.outdir import OutputDir
+
+    return OutputDir(out, owned=ANSWER_FILES)
+
+
+def write_answer(out: Any, answer: Answer, data: ChatData, ex: Execution) -> dict[str, Path]:
+    """Write ``answer.json``, ``answer.geojson`` and ``answer.png`` into ``out`` (a path or an `answer_dir`).
+
+    Every file's bytes are made first; `tools.outdir.OutputDir` stages them and swaps them in whole, so a
+    failure leaves the previous answer (or nothing), never a half-written file.
     """
     from agent.chat.draw import answer_image
-    from tools.files import atomic_write_bytes, png_bytes
+    from tools.files import png_bytes
+    from tools.outdir import OutputDir
 
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"--out {folder} is a file; give a folder")
+    od = out if isinstance(out, OutputDir) else answer_dir(out)
     image: np.ndarray = answer_image(data, ex)
     files = {
         "answer.json": (json.dumps(answer_document(answer), indent=2, ensure_ascii=False) + "\n").encode(),
         "answer.geojson": (json.dumps(answer.features, ensure_ascii=False) + "\n").encode(),
         "answer.png": png_bytes(image),
     }
-    return {name: atomic_write_bytes(folder / name, blob) for name, blob in files.items()}
+    return od.write_files(files)
