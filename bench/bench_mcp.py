@@ -31,7 +31,7 @@ import anyio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-ASK_QUESTIONS = ("how many {cls}s are there?", "where is the nearest {cls}?", "list the {cls}s")
+ASK_QUESTIONS = ("how many {cls} are there?", "list the {cls}", "the largest {one}")
 
 
 def machine() -> str:
@@ -54,7 +54,7 @@ def write_scenes(root: Path, n: int, size: int) -> list[dict[str, Any]]:
             (d / name).write_bytes(data)
         scenes.append({"args": {"sat": str(d / "sat.tif"), "map": str(d / "map.png"),
                                 "layers": str(d / "layers.geojson")},
-                       "query": s.query, "cls": s.target_class or "school"})  # fmt: skip
+                       "query": s.query, "cls": s.target_class or "school", "folder": str(d)})  # fmt: skip
     return scenes
 
 
@@ -82,14 +82,14 @@ def start_server(root: Path, out: Path, extra: list[str]) -> tuple[subprocess.Po
     raise SystemExit(f"the server did not start (exit {proc.returncode})")
 
 
-def ask_args(tool_schema: dict[str, Any], sid: str, scene: dict[str, Any], k: int) -> dict[str, Any]:
-    """Return arguments for the ask tool: a question about the scene's class, with the scene id if it takes one."""
-    props = tool_schema.get("properties", {})
-    text_key = next((k for k in ("question", "query", "text") if k in props), "question")
-    args: dict[str, Any] = {text_key: ASK_QUESTIONS[k % len(ASK_QUESTIONS)].format(cls=scene["cls"])}
-    if "scene_id" in props:
-        args["scene_id"] = sid
-    return args
+def ask_args(scene: dict[str, Any], k: int) -> dict[str, Any]:
+    """Return arguments for the ask tool: a question about the scene's target class, asked of its scene folder."""
+    from agent.chat.answer import plural
+    from tools.taxonomy import CLASSES
+
+    label = CLASSES[scene["cls"]].label if scene["cls"] in CLASSES else "school"
+    question = ASK_QUESTIONS[k % len(ASK_QUESTIONS)].format(cls=plural(label), one=label.lower())
+    return {"question": question, "data": scene["folder"], "save": k % 4 == 1}
 
 
 async def client(url: str, scenes: list[dict[str, Any]], deadline: float, index: int, stats: dict[str, Any]) -> None:
@@ -109,7 +109,7 @@ async def client(url: str, scenes: list[dict[str, Any]], deadline: float, index:
         while time.monotonic() < deadline:
             i = k % len(scenes)
             tool = "ask" if has_ask and k % 2 else "segment"
-            args = (ask_args(tools["ask"].input_schema, ids[i], scenes[i], k) if tool == "ask"
+            args = (ask_args(scenes[i], k) if tool == "ask"
                     else {"scene_id": ids[i], "query": scenes[i]["query"], "save": k % 4 == 0})  # fmt: skip
             t0 = time.perf_counter()
             try:
