@@ -179,6 +179,7 @@ class Workspace:
             if cancel is not None:
                 cancel.check()
             data = load_raster_data(raster, vectors, self.config)
+            data.use_backends(self.backends)  # one segmenter for the whole server
             scene = data.scene
             scene.scene_id = content_id(scene)
             if scene.scene_id not in self._scenes:
@@ -279,6 +280,7 @@ class Workspace:
                              "mode segment")  # fmt: skip
         if loaded.chat is None:
             loaded.chat = load_chat_data(loaded.folder, self.config)
+            loaded.chat.use_backends(self.backends)  # one segmenter for the whole server
         try:
             return from_chat(answer_id, loaded.scene.scene_id, question, loaded.chat), None
         except PlannerRefusalError as e:
