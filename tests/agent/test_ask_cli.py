@@ -159,3 +159,24 @@ def test_chat_keeps_the_data_between_questions(tmp_path):
     assert first["answer"]["count"] == 36 and first["answer"]["output"] == "count"
     assert "unknown distance unit 'blocks'" in second["error"]
     assert third["answer"]["plan"]["root"]["op"] == "largest" and len(third["features"]) == 1
+
+
+def test_ask_on_a_raster_and_on_a_scene_folder_segments_the_places(tmp_path):
+    """--raster (a GeoTIFF, its map rendered from --vectors) and --scene: entity sets come from segmentation."""
+    from evals.synthcity import generate_sample
+    from evals.synthcity.export import encode_sample, write_raw
+
+    s = generate_sample(0, 4, "test", 384)  # parking lots, a hospital, a park, a railway station
+    folder = tmp_path / "scene"
+    write_raw(encode_sample(s), folder)
+    question = "parking lots within 200 m of hospitals"
+    for args in (["--raster", str(folder / "sat.tif"), "--vectors", str(folder / "layers.geojson")],
+                 ["--scene", str(folder)]):  # fmt: skip
+        r = _ask(question, *args, "--out", str(tmp_path / args[0][2:]), "--json")
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.stdout)
+        counts = {c["key"]: c["count"] for c in doc["answer"]["entity_counts"]}
+        assert counts["hospital"] >= 1 and counts["parking_lot"] >= 1
+        assert doc["features"] and all(f["properties"]["source"] == "segmentation" for f in doc["features"])
+        assert doc["answer"]["data"].get("raster" if args[0] == "--raster" else "scene")
+        assert Image.open(tmp_path / args[0][2:] / "answer.png").size == (384, 384)
