@@ -6,6 +6,10 @@ and the ones defined here, which need the agent's backends and so cannot live on
 - ``segment``: the whole two-stage query (localize, segment, render, refine, segment) on a loaded scene through
   `agent.run.run_query`; instances with polygons and scores, the overlay as an image id, outputs written
   atomically under the server's output folder.
+- ``ask``: a spatial question ("parks within 1 km of hospitals") about a map extract or a scene folder through
+  `agent.chat.ask`; the data is loaded once per file (`ChatDataCache`) and its entity sets are segmented with the
+  context's own backends (one segmenter for every call); asks on the same data take turns (a `ChatData` keeps
+  what it segmented).
 
 They take an `AgentToolContext`: a `tools.registry.ToolContext` with the built backends, where outputs go, and
 a cancellation check that a serving front end sets per call (`agent.serving.limits.CancelToken.check`). The
@@ -15,9 +19,11 @@ same registry feeds the MCP server (`agent.serving.mcp_server`), ``socio tools``
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,43 @@ class AgentToolContext(ToolContext):
     backends: Backends | None = None
     output_dir: Callable[[str, str], Path] | None = None
     check_cancelled: Callable[[], None] | None = None
+    chat_data: ChatDataCache = field(default_factory=lambda: ChatDataCache())
+
+
+class ChatDataCache:
+    """Data loaded for ``ask``, by file (resolved path, modification time, size), with a lock per data set.
+
+    Bounded: the ``max_items`` data sets used last are kept.
+    """
+
+    def __init__(self, max_items: int = 8) -> None:
+        """Create an empty cache."""
+        self._items: OrderedDict[tuple[str, int, int], tuple[Any, threading.Lock]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[tuple[str, int, int], threading.Lock] = {}
+        self.max_items = max_items
+
+    def get(self, path: Path, load: Callable[[Path], Any]) -> tuple[Any, threading.Lock]:
+        """Return (data, its lock) for ``path``, loading it with ``load`` once (concurrent callers wait for it)."""
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                hit = self._items.get(key)
+            if hit is None:
+                hit = (load(path), threading.Lock())
+                with self._lock:
+                    self._items[key] = hit
+                    while len(self._items) > self.max_items:
+                        self._items.popitem(last=False)
+                    self._loading.pop(key, None)
+            return hit
 
 
 class SegmentQueryInput(BaseModel):
@@ -144,4 +187,84 @@ def segment(args: SegmentQueryInput, ctx: AgentToolContext) -> SegmentQueryOutpu
         geojson=result_geojson(scene, result), crs=result.crs, mask_id=result.mask_id, overlay_image_id=overlay_id,
         format_failures=result.format_failures, policy=result.policy, segmenter=result.segmenter,
         timings=result.timings, output_dir=out_dir, files=files,
+    )  # fmt: skip
+
+
+class AskInput(BaseModel):
+    """Arguments of ask."""
+
+    question: str = Field(
+        min_length=1, max_length=500,
+        description="a spatial question: 'parks within 1 km of hospitals', 'how many schools', 'the largest park'",
+    )  # fmt: skip
+    data: str = Field(
+        description="what to ask about: an .osm.pbf, GeoJSON or GeoPackage file, or a scene folder (sat.tif or "
+        "sat.png, map.png, layers.geojson; its places are segmented), under the server's allowed folders"
+    )
+    save: bool = Field(True, description="write answer.json, answer.geojson and answer.png under the output folder")
+
+
+class AskOutput(BaseModel):
+    """The answer: its sentence (every number from the executor), plan, counts and the answer's places."""
+
+    question: str
+    sentence: str
+    plan_text: str = Field(description="the plan, as a canonical question")
+    plan: dict[str, Any]
+    count: int = Field(description="places in the answer")
+    entity_counts: list[dict[str, Any]] = Field(default_factory=list, description="places per entity set")
+    distances_m: list[float] = Field(default_factory=list)
+    areas_m2: list[float] = Field(default_factory=list)
+    names: list[str | None] = Field(default_factory=list)
+    features: dict[str, Any] = Field(description="the answer's places, a GeoJSON FeatureCollection in EPSG:4326")
+    planner: str
+    planner_format_failures: int = 0
+    timings: dict[str, float] = Field(default_factory=dict)
+    output_dir: str | None = Field(None, description="folder the answer files were written to (save=true)")
+    files: list[str] = Field(default_factory=list)
+
+
+def _load_chat_data(path: Path, backends: Backends) -> Any:
+    from agent.chat import load_data
+
+    data = load_data(path, backends.config)
+    data._built = backends  # segment with the context's backends: one segmenter (and its lock) for every call
+    return data
+
+
+@AGENT_REGISTRY.register(read_only=False, name="ask")
+def ask(args: AskInput, ctx: AgentToolContext) -> AskOutput:
+    """Answer a spatial question about a map extract or a scene folder ('parks within 1 km of hospitals').
+
+    The question becomes a plan (entity sets, relations such as within a distance of, nearest, largest); the
+    sets come from the map's features or, for a scene folder, from segmenting the scene; the relations are
+    computed in a local metric CRS; every number in the answer's sentence comes from that computation.
+    """
+    from agent.chat import ask as chat_ask
+
+    backends = getattr(ctx, "backends", None)
+    if backends is None:
+        raise ToolError("ask needs the agent's backends; this context has none (give AgentToolContext.backends)")
+    given = Path(args.data)
+    resolved = (ctx.resolve_folder(args.data, "data folder") if given.expanduser().resolve().is_dir()
+                else ctx.resolve_path(args.data, "data file"))  # fmt: skip
+    cache = getattr(ctx, "chat_data", None) or ChatDataCache()
+    data, lock = cache.get(resolved, lambda p: _load_chat_data(p, backends))
+    out = None
+    make_dir = getattr(ctx, "output_dir", None)
+    if args.save and make_dir is not None:
+        out = make_dir("ask", f"{args.question}-{uuid.uuid4().hex[:8]}")
+    with lock:  # a ChatData keeps what it segmented: asks on the same data take turns
+        check = getattr(ctx, "check_cancelled", None)
+        if check:
+            check()
+        answer = chat_ask(args.question, data, backend=backends.config, out=out)
+    files = sorted(p.name for p in out.iterdir()) if out is not None else []
+    return AskOutput(
+        question=args.question, sentence=answer.sentence, plan_text=answer.plan_text,
+        plan=answer.plan.model_dump(mode="json"), count=answer.count,
+        entity_counts=[e.model_dump() for e in answer.entity_counts], distances_m=answer.distances_m,
+        areas_m2=answer.areas_m2, names=answer.names, features=answer.features, planner=answer.planner,
+        planner_format_failures=answer.planner_format_failures, timings=answer.timings,
+        output_dir=str(out) if out is not None else None, files=files,
     )  # fmt: skip

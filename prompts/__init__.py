@@ -24,6 +24,7 @@ from tools.errors import InputError
 
 PROMPT_NAMES = (
     "localize", "refine", "socioreasoner_localize", "socioreasoner_refine", "zoom_localize", "zoom_refine",
+    "chat_plan",
 )  # fmt: skip
 
 

@@ -122,8 +122,16 @@ def segment(
     written = write_outputs(od, scene, result)
     if json_out:
         sys.stdout.write(json.dumps(result_document(result), indent=2) + "\n")
+    _notices(result, backend.max_instances)  # even with --quiet: why nothing was found, a cap that was hit
     if not quiet:
         _summary(result, written)
+
+
+def _notices(result: Any, max_instances: int) -> None:
+    from agent.explain import notices
+
+    for line in notices(result, max_instances):
+        typer.secho(line, fg=typer.colors.YELLOW, err=True)
 
 
 def _positive(text: str, flag: str) -> float:
@@ -212,7 +220,8 @@ def models_list() -> None:
 
 
 def _register_commands() -> None:
-    """Register ``socio synth``, ``socio eval``, ``socio mcp``, ``socio serve`` and ``socio train``."""
+    """Register the commands whose modules import little at the top: synth, eval, mcp, serve, train, ask, chat."""
+    from socioagent.ask_command import ask_command, chat_command
     from socioagent.eval_command import eval_command
     from socioagent.mcp_command import mcp_command
     from socioagent.serve_command import serve_command
@@ -224,6 +233,8 @@ def _register_commands() -> None:
     app.command("mcp")(handle_errors(mcp_command))
     app.command("serve")(handle_errors(serve_command))
     app.add_typer(train_app, name="train")
+    app.command("ask")(handle_errors(ask_command))
+    app.command("chat")(handle_errors(chat_command))
 
 
 _register_commands()

@@ -65,6 +65,24 @@ class ToolContext:
             )
         return resolved
 
+    def resolve_folder(self, path: str | Path, what: str = "folder") -> Path:
+        """Return a folder's path resolved, if it and every entry in it lie under an allowed root.
+
+        Its images are held to `max_pixels` and its files to `max_file_bytes`, as `resolve_image` does.
+
+        Raises:
+            InputError: a URL, a folder or an entry outside every root, a missing folder, a file over a limit.
+        """
+        from tools.sandbox import check_pixels, resolve_folder_under
+
+        folder = resolve_folder_under(path, self.roots, what)
+        for entry in sorted(folder.iterdir()):
+            if entry.is_file():
+                self.resolve_path(entry, f"file {entry.name} of the {what}")
+                if self.max_pixels is not None and entry.suffix.lower() in {".png", ".jpg", ".jpeg", ".tif", ".tiff"}:
+                    check_pixels(entry.resolve(), self.max_pixels, f"image {entry.name} of the {what}")
+        return folder
+
     def resolve_image(self, path: str | Path, what: str = "image") -> Path:
         """Return an image's path as `resolve_path` does, refusing an image over `max_pixels` (read from its header).
 

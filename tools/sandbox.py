@@ -96,6 +96,23 @@ def resolve_under(
     return resolved
 
 
+def resolve_folder_under(path: str | Path, roots: Sequence[Path] | None, what: str = "folder") -> Path:
+    """Return an existing folder resolved, if it and every entry in it (symlinks followed) lie under ``roots``.
+
+    A folder's readers open its files by name, so a symlink inside it that points out of the roots is refused
+    here as well.
+
+    Raises:
+        InputError: a URL, a folder (or an entry of it) outside every root, or no such folder.
+    """
+    resolved = resolve_under(path, roots, what, must_exist=False)
+    if not resolved.is_dir():
+        raise MissingFileError(f"{what} not found: {path}; check the path")
+    for entry in sorted(resolved.iterdir()):
+        resolve_under(entry, roots, f"file {entry.name} of the {what}", must_exist=False)
+    return resolved
+
+
 def image_size(path: Path, what: str = "image") -> tuple[int, int]:
     """Return (width, height) of an image file from its header, without decoding its pixels.
 

@@ -1,8 +1,8 @@
 """The scene store: pixels, masks and rendered images by id, so that graph state holds only ids.
 
 The store is bounded: it keeps the most recently used ``max_scenes`` scenes, and a scene's masks and
-images leave with it; ``max_items`` (optional) also bounds the masks and the images kept per scene (the oldest
-go first), for a long-running server whose clients query the same scene over and over.
+images leave with it; ``max_items`` and ``max_images`` (optional) also bound the masks and the images kept per
+scene (the oldest go first), for a long-running server whose clients query the same scene over and over.
 """
 
 from __future__ import annotations
@@ -27,14 +27,18 @@ class _Entry:
 class SceneStore:
     """Scenes, masks and images by id, bounded in memory and safe to share between threads."""
 
-    def __init__(self, max_scenes: int = 8, max_items: int | None = None) -> None:
-        """Create an empty store that keeps at most ``max_scenes`` scenes (and ``max_items`` masks, images each)."""
+    def __init__(self, max_scenes: int = 8, max_items: int | None = None, max_images: int | None = None) -> None:
+        """Create an empty store: ``max_scenes`` scenes, each with ``max_items`` masks and ``max_images`` images.
+
+        ``max_images`` defaults to ``max_items``; None keeps every mask (or image) until its scene leaves.
+        """
         if max_scenes < 1:
             raise ValueError(f"max_scenes must be at least 1, got {max_scenes}")
         if max_items is not None and max_items < 1:
             raise ValueError(f"max_items must be at least 1, got {max_items}")
         self.max_scenes = max_scenes
         self.max_items = max_items
+        self.max_images = max_images if max_images is not None else max_items
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._counter = 0
@@ -76,11 +80,12 @@ class SceneStore:
         mask_id = self._new_id(scene_id, "mask")
         with self._lock:
             entry.masks[mask_id] = mask.astype(bool, copy=False)
-            self._trim(entry.masks)
+            self._trim(entry.masks, self.max_items)
         return mask_id
 
-    def _trim(self, items: dict[str, np.ndarray]) -> None:
-        while self.max_items is not None and len(items) > self.max_items:
+    @staticmethod
+    def _trim(items: dict[str, np.ndarray], limit: int | None) -> None:
+        while limit is not None and len(items) > limit:
             del items[next(iter(items))]
 
     def get_mask(self, mask_id: str) -> np.ndarray:
@@ -98,7 +103,7 @@ class SceneStore:
         image_id = self._new_id(scene_id, prefix)
         with self._lock:
             entry.images[image_id] = image
-            self._trim(entry.images)
+            self._trim(entry.images, self.max_images)
         return image_id
 
     def release(self, ids: list[str]) -> None:

@@ -12,9 +12,12 @@ A call:
    a call past the limit is answered with a tool error at once and its worker stops at its next step;
 2. goes through `tools.registry.ToolRegistry.call` with the server's context: files only under the roots, images
    up to the pixel limit (`agent.serving.limits.ServeLimits.tool_context`), outputs under the output root;
-3. answers the output model as ``structured_content`` (and as JSON text), plus one PNG image content block per
-   image the tool made (``image_id``, ``image_ids``, ``overlay_image_id`` fields: ``segment``'s overlay,
-   ``render_overlay``, ``zoom``, ``draw_box``);
+3. answers the output model as ``structured_content`` (and as JSON text, or a one-line note when that JSON is
+   over `MAX_TEXT_BYTES`), plus one PNG image content block per image the tool made (``image_id``, ``image_ids``,
+   ``overlay_image_id`` fields: ``segment``'s overlay, ``render_overlay``, ``zoom``, ``draw_box``) at the image's
+   size; the images of one answer share `MAX_IMAGE_BYTES` (`image_block_png`: an image over its share goes as a
+   256-colour PNG, halved in size only if still over), so an answer stays under the SDK client's 1 MiB SSE event
+   limit; the full-quality overlay is in the call's output folder;
 4. a user's mistake (a path outside the roots, a missing scene, an image too large) or a failing backend is a
    tool error (``is_error``) whose text names the problem and the fix, never a traceback.
 
@@ -28,11 +31,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, create_model
 
 from agent.backends import Backends
@@ -51,9 +56,16 @@ INSTRUCTIONS = (
     "search (instances, polygons, scores and an overlay image), or map_lookup, sam_segment, zoom and "
     "render_overlay step by step."
 )
+MAX_IMAGE_BYTES = 600_000
+"""PNG bytes of all the image blocks of one answer (base64 makes them 4/3 as large on the wire)."""
+MAX_TEXT_BYTES = 32_000
+"""Larger JSON goes in structured_content alone (the text block says so), not twice."""
 STORE_SCENES = 16
 STORE_ITEMS = 64
-"""Masks and images kept per scene (the oldest go first), so a long-running server's memory stays bounded."""
+STORE_IMAGES = 24
+"""Masks and images kept per scene (the oldest go first), so a long-running server's memory stays bounded; a
+768-px scene's rendered image is 1.7 MB, a mask 0.6 MB. Both stay above what the concurrent calls on one scene
+hold at once (`ServeLimits.max_concurrent` queries of a few masks and three images each)."""
 
 
 def _image_ids(output: BaseModel) -> list[str]:
@@ -65,6 +77,27 @@ def _image_ids(output: BaseModel) -> list[str]:
         elif name.endswith("image_ids") and isinstance(value, list):
             ids.extend(v for v in value if isinstance(v, str))
     return ids
+
+
+def image_block_png(image: np.ndarray, budget: int) -> bytes:
+    """Return an (H, W, 3) image as PNG bytes within ``budget``: as is, else 256 colours, else halved until it fits.
+
+    >>> noise = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    >>> len(png_bytes(noise)) > 150_000 >= len(image_block_png(noise, 150_000))
+    True
+    """
+    from PIL import Image
+
+    data = png_bytes(image)
+    picture = Image.fromarray(image)
+    while len(data) > budget:
+        buf = io.BytesIO()
+        picture.quantize(256, method=Image.Quantize.FASTOCTREE).save(buf, format="PNG", compress_level=6)
+        data = buf.getvalue()
+        if len(data) <= budget or min(picture.size) <= 16:
+            break
+        picture = picture.resize((picture.width // 2, picture.height // 2), Image.Resampling.BOX)
+    return data
 
 
 def _mcp_tool(spec: ToolSpec, registry: ToolRegistry, ctx: AgentToolContext, limits: ServeLimits,
@@ -79,7 +112,8 @@ def _mcp_tool(spec: ToolSpec, registry: ToolRegistry, ctx: AgentToolContext, lim
     def work(arguments: dict[str, Any], token: CancelToken) -> tuple[BaseModel, list[bytes]]:
         call_ctx = dataclasses.replace(ctx, check_cancelled=token.check)
         out = registry.call(spec.name, arguments, call_ctx)
-        return out, [png_bytes(ctx.store.get_image(i)) for i in _image_ids(out)]
+        ids = _image_ids(out)
+        return out, [image_block_png(ctx.store.get_image(i), MAX_IMAGE_BYTES // len(ids)) for i in ids]
 
     async def handler(**arguments: Any) -> Any:
         try:
@@ -90,7 +124,10 @@ def _mcp_tool(spec: ToolSpec, registry: ToolRegistry, ctx: AgentToolContext, lim
         structured = out.model_dump(mode="json")
         content: list[Any] = [ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png")
                               for png in images]  # fmt: skip
-        content.append(TextContent(type="text", text=json.dumps(structured)))
+        text = json.dumps(structured)
+        if len(text) > MAX_TEXT_BYTES:
+            text = f"{spec.name} answered {len(text):,} bytes of JSON: read the structured content"
+        content.append(TextContent(type="text", text=text))
         return CallToolResult(content=content, structured_content=structured)
 
     schema = spec.mcp_schema()
@@ -105,8 +142,10 @@ def _mcp_tool(spec: ToolSpec, registry: ToolRegistry, ctx: AgentToolContext, lim
 
 def build_context(backends: Backends, limits: ServeLimits, store: SceneStore | None = None) -> AgentToolContext:
     """Return the tool context of a server: the backends, a bounded scene store, the roots and limits, outputs."""
-    base = limits.tool_context(store or SceneStore(max_scenes=STORE_SCENES, max_items=STORE_ITEMS),
-                               backends.segmenter)  # fmt: skip
+    n = limits.max_concurrent
+    store = store or SceneStore(max_scenes=STORE_SCENES, max_items=max(STORE_ITEMS, 16 * n),
+                                max_images=max(STORE_IMAGES, 6 * n))  # fmt: skip
+    base = limits.tool_context(store, backends.segmenter)
     out: Callable[[str, str], Any] = limits.output_dir
     return AgentToolContext(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, backends=backends,
                             output_dir=out)  # fmt: skip

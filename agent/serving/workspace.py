@@ -21,13 +21,23 @@ from agent.backends import BackendConfig, Backends
 from agent.serving.answers import AnswerRecord, from_segmentation
 from agent.serving.display import ImageLayer, image_layer, view_of
 from agent.serving.limits import CancelToken, ServeLimits
-from agent.serving.models import AskRequest, LoadSceneRequest, SceneEntry, SceneFolder, SceneInfo, SceneList
+from agent.serving.models import (
+    AskRequest,
+    LoadSceneRequest,
+    SceneEntry,
+    SceneFolder,
+    SceneInfo,
+    SceneList,
+    SceneRaster,
+)
 from tools.errors import InputError
 from tools.scene import Scene
 from tools.scene_store import SceneStore
 
 SAT_NAMES = ("sat.tif", "sat.tiff", "sat.png", "sat.jpg")
 LAYER_NAMES = ("layers.geojson", "layers.gpkg")
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".osm.pbf")
+"""Vector files that make a GeoTIFF beside them a raster to ask about (``truth*`` files are not map layers)."""
 SCAN_DEPTH = 4
 """Folder levels under each root that the scene list looks through."""
 SCAN_LIMIT = 200
@@ -49,6 +59,24 @@ class LoadedScene:
     scene: Scene
     name: str
     layers: dict[str, ImageLayer]
+    folder: Path | None = None
+    chat: Any = None
+    kind: str = "scene"
+
+
+def _rasters(folder: Path) -> list[SceneEntry]:
+    """Return the GeoTIFFs of a folder that have vector layers beside them (``layers.*`` first)."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+    except OSError:
+        return []
+    vectors = [p for p in files if p.name.lower().endswith(VECTOR_SUFFIXES) and not p.name.startswith("truth")]
+    vectors.sort(key=lambda p: (not p.name.startswith("layers"), p.name))
+    if not vectors:
+        return []
+    return [SceneEntry(kind="raster", path=str(p), vectors=str(vectors[0]), name=f"{folder.name}/{p.name}",
+                       georeferenced=True)
+            for p in files if p.suffix.lower() in (".tif", ".tiff")]  # fmt: skip
 
 
 class Workspace:
@@ -87,26 +115,20 @@ class Workspace:
                 if (d / "map.png").is_file() and any((d / n).is_file() for n in SAT_NAMES):
                     geo = (d / "sat.tif").is_file() or (d / "sat.tiff").is_file()
                     found.append(SceneEntry(path=str(d), name=d.name, georeferenced=geo))
+                else:
+                    found += _rasters(d)
                 if depth < SCAN_DEPTH:  # a symlinked folder that leads out of the roots is not followed
                     stack += [(c, depth + 1) for c in reversed(children) if c.resolve().is_relative_to(root)]
         return SceneList(roots=[str(r) for r in self.limits.roots], scenes=found, truncated=truncated)
 
     def _folder_files(self, path: str) -> tuple[str, str, str | None, str]:
         """Return the (sat, map, layers, name) of a scene folder under the roots."""
-        from tools.sandbox import resolve_under
-
-        folder = resolve_under(path, self.limits.roots, "scene folder", must_exist=False)
-        if not folder.is_dir():
-            raise InputError(f"{path} is not a scene folder; give a folder under {self._roots_text()} that holds "
-                             "sat.tif or sat.png and map.png")  # fmt: skip
+        folder = self.ctx.resolve_folder(path, "scene folder")  # every entry under the roots, images in limits
         sat = next((folder / n for n in SAT_NAMES if (folder / n).is_file()), None)
         if sat is None or not (folder / "map.png").is_file():
             raise InputError(f"scene folder {path} needs a satellite image ({' or '.join(SAT_NAMES)}) and map.png")
         layers = next((folder / n for n in LAYER_NAMES if (folder / n).is_file()), None)
         return str(sat), str(folder / "map.png"), str(layers) if layers else None, folder.name
-
-    def _roots_text(self) -> str:
-        return ", ".join(str(r) for r in self.limits.roots)
 
     def load(self, req: LoadSceneRequest, cancel: CancelToken | None = None) -> SceneInfo:
         """Load a scene from a folder or from its files (under the roots) and render its map layers.
@@ -120,8 +142,12 @@ class Workspace:
         from tools.load_scene import LoadSceneInput
         from tools.registry import REGISTRY
 
+        if isinstance(req, SceneRaster):
+            return self._load_raster(req, cancel)
+        folder = None
         if isinstance(req, SceneFolder):
             sat, map_path, layers, name = self._folder_files(req.path)
+            folder = Path(sat).parent
         else:
             sat, map_path, layers = req.sat, req.map, req.layers
             name = Path(sat).parent.name + "/" + Path(sat).stem
@@ -134,7 +160,35 @@ class Workspace:
                 if cancel is not None:
                     cancel.check()
                 layers_png = {"sat": image_layer(scene.sat, scene.georef), "map": image_layer(scene.map, scene.georef)}
-                self._scenes[scene.scene_id] = LoadedScene(scene, name, layers_png)
+                self._scenes[scene.scene_id] = LoadedScene(scene, name, layers_png, folder)
+            elif folder is not None and self._scenes[scene.scene_id].folder is None:
+                self._scenes[scene.scene_id].folder = folder
+            self._scenes.move_to_end(scene.scene_id)
+            while len(self._scenes) > MAX_SCENES:
+                self._scenes.popitem(last=False)
+            return self.info(scene.scene_id)
+
+    def _load_raster(self, req: SceneRaster, cancel: CancelToken | None) -> SceneInfo:
+        """Load a raster and its vector layers as chat data (`agent.chat.load_raster`) and show its footprint."""
+        from agent.serving.chat_answers import load_raster_data
+        from tools.load_scene import content_id
+
+        raster = self.ctx.resolve_image(req.raster, "raster")
+        vectors = self.ctx.resolve_path(req.vectors, "vectors file")
+        with self._lock:
+            if cancel is not None:
+                cancel.check()
+            data = load_raster_data(raster, vectors, self.config)
+            data.use_backends(self.backends)  # one segmenter for the whole server
+            scene = data.scene
+            scene.scene_id = content_id(scene)
+            if scene.scene_id not in self._scenes:
+                if cancel is not None:
+                    cancel.check()
+                layers_png = {"sat": image_layer(scene.sat, scene.georef), "map": image_layer(scene.map, scene.georef)}
+                self._scenes[scene.scene_id] = LoadedScene(scene, f"{raster.parent.name}/{raster.name}", layers_png,
+                                                           chat=data, kind="raster")  # fmt: skip
+                self.store.put(scene)
             self._scenes.move_to_end(scene.scene_id)
             while len(self._scenes) > MAX_SCENES:
                 self._scenes.popitem(last=False)
@@ -151,7 +205,8 @@ class Workspace:
         loaded = self._scene(scene_id)
         s = loaded.scene
         h, w = s.hw
-        return SceneInfo(scene_id=s.scene_id, name=loaded.name, width=w, height=h, view=view_of(s.georef),
+        return SceneInfo(scene_id=s.scene_id, name=loaded.name, kind=loaded.kind, width=w, height=h,  # type: ignore[arg-type]
+                         view=view_of(s.georef),
                          crs=s.georef.crs if s.georef else None, bounds=list(loaded.layers["sat"].bounds),
                          layers={k: f"/api/scenes/{s.scene_id}/layers/{k}" for k in loaded.layers},
                          layer_features=len(s.layers))  # fmt: skip
@@ -175,6 +230,9 @@ class Workspace:
     def ask(self, req: AskRequest, cancel: CancelToken | None = None) -> AnswerRecord:
         """Answer a question on a loaded scene: segment the places, or answer a spatial question.
 
+        ``auto`` asks the spatial planner (`agent.chat`) when it is installed and the scene is a georeferenced
+        folder, and segments a question the planner cannot read; ``segment`` always segments; ``ask`` always plans.
+
         Args:
             req: the scene, the question and the mode.
             cancel: checked between the agent's steps; a cancelled call stops at the next one.
@@ -184,38 +242,59 @@ class Workspace:
             InputError: an empty question, or ``mode=ask`` where no chat is available.
             BackendError: the policy or segmenter failed.
         """
-        from agent.run import run_query
-
         question = req.question.strip()
         if not question:
             raise InputError("the question is empty; say what to find, e.g. 'schools'")
         self._scene(req.scene_id)  # an unknown scene is a 404 whatever else is wrong
-        mode = req.mode
-        if mode == "ask" and not self.chat_available:
+        if req.mode == "ask" and not self.chat_available:
             raise InputError("spatial questions need agent.chat, which this installation lacks; use mode segment")
-        if mode == "auto":
-            mode = "ask" if self.chat_available else "segment"
         answer_id = uuid.uuid4().hex[:12]
         check = cancel.check if cancel is not None else (lambda: None)
         with self._lock:
             check()
-            scene = self._scene(req.scene_id).scene
+            loaded = self._scene(req.scene_id)
             self._scenes.move_to_end(req.scene_id)
+            scene = loaded.scene
             if scene.scene_id not in self.store:
                 self.store.put(scene)
-            t0 = time.perf_counter()
-            if mode == "ask":
-                from agent.serving.chat_answers import from_chat
-
-                record = from_chat(answer_id, scene, question, self.backends)
-            else:
-                result = run_query(scene, question, store=self.store, on_event=lambda _: check(),
-                                   **self.backends.run_kwargs())  # fmt: skip
-                record = from_segmentation(answer_id, scene, question, result)
-            record.seconds = time.perf_counter() - t0
+            record, note = None, None
+            chat_ok = (loaded.folder is not None or loaded.chat is not None) and scene.georef is not None
+            if req.mode == "ask" or (req.mode == "auto" and self.chat_available and chat_ok):
+                record, note = self._ask_chat(answer_id, loaded, question, fallback=req.mode == "auto")
+            if record is None:
+                record = self._segment(answer_id, scene, question, check)
+                if note:
+                    record.trace["note"] = note
             self._answers[answer_id] = record
             while len(self._answers) > MAX_ANSWERS:
                 self._answers.popitem(last=False)
+        return record
+
+    def _ask_chat(self, answer_id: str, loaded: LoadedScene, question: str,
+                  fallback: bool) -> tuple[AnswerRecord | None, str | None]:  # fmt: skip
+        """Answer with the chat planner; with ``fallback``, a question it cannot read is left to segmentation."""
+        from agent.serving.chat_answers import PlannerRefusalError, from_chat, load_chat_data
+
+        if loaded.chat is None and loaded.folder is None:
+            raise InputError("spatial questions read a scene folder: load the scene by its folder (path), or use "
+                             "mode segment")  # fmt: skip
+        if loaded.chat is None:
+            loaded.chat = load_chat_data(loaded.folder, self.config)
+            loaded.chat.use_backends(self.backends)  # one segmenter for the whole server
+        try:
+            return from_chat(answer_id, loaded.scene.scene_id, question, loaded.chat), None
+        except PlannerRefusalError as e:
+            if not fallback:
+                raise
+            return None, f"the spatial planner could not read the question ({e}); answered by segmentation"
+
+    def _segment(self, answer_id: str, scene: Scene, question: str, check: Any) -> AnswerRecord:
+        from agent.run import run_query
+
+        t0 = time.perf_counter()
+        result = run_query(scene, question, store=self.store, on_event=lambda _: check(), **self.backends.run_kwargs())
+        record = from_segmentation(answer_id, scene, question, result)
+        record.seconds = time.perf_counter() - t0
         return record
 
     def answer(self, answer_id: str) -> AnswerRecord:

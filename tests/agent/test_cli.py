@@ -90,7 +90,7 @@ def test_tools_prints_openai_schemas():
     r = runner.invoke(app, ["tools", "--format", "openai"])
     assert r.exit_code == 0
     names = [t["function"]["name"] for t in json.loads(r.stdout)]
-    assert names == ["draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment", "segment", "zoom"]
+    assert names == ["ask", "draw_box", "load_scene", "map_lookup", "render_overlay", "sam_segment", "segment", "zoom"]
     assert runner.invoke(app, ["tools", "--format", "yaml"]).exit_code == 2
     mcp = json.loads(runner.invoke(app, ["tools", "--format", "mcp"]).stdout)
     segment = next(t for t in mcp if t["name"] == "segment")

@@ -40,14 +40,15 @@ def served(tmp_path_factory) -> dict[str, Path]:
     root, outside = base / "root", base / "outside"
     for d in (root, outside):
         d.mkdir()
-    for i in (0, 3):
+    for i, size in ((0, 256), (3, 256), (1, 768)):
         scene_dir = root / f"scene{i}"
         scene_dir.mkdir()
-        for name, data in encode_sample(synth_sample(0, i, "test", 256)).items():
+        for name, data in encode_sample(synth_sample(0, i, "test", size)).items():
             (scene_dir / name).write_bytes(data)
     (outside / "sat.tif").write_bytes((root / "scene0" / "sat.tif").read_bytes())
     (root / "link.tif").symlink_to(outside / "sat.tif")
     Image.fromarray(np.zeros((300, 300, 3), np.uint8)).save(root / "big.png")
+    (root / "kotka.osm.pbf").write_bytes((ROOT / "tests" / "data" / "osm" / "kotka.osm.pbf").read_bytes())
     return {"root": root, "outside": outside, "out": base / "out"}
 
 
@@ -77,7 +78,7 @@ def test_tools_are_listed_with_the_registrys_schemas(served):
 
     listed = {t.name: t for t in anyio.run(main)}
     expected = {t["name"]: t for t in AGENT_REGISTRY.mcp_schemas()}
-    assert {"load_scene", "segment", "map_lookup", "render_overlay", "sam_segment", "zoom"} <= set(listed)
+    assert {"load_scene", "segment", "ask", "map_lookup", "render_overlay", "sam_segment", "zoom"} <= set(listed)
     assert set(listed) == set(expected)
     for name, t in listed.items():
         assert t.input_schema == expected[name]["inputSchema"], name
@@ -152,6 +153,33 @@ def test_paths_out_of_the_roots_and_oversize_rasters_are_clear_tool_errors(serve
     anyio.run(main)
 
 
+def test_ask_answers_a_spatial_question_about_a_scene_folder(served):
+    from mcp import Client
+
+    async def main():
+        async with Client(_server(served)) as c:
+            folder = served["root"] / "scene0"
+            r = await c.call_tool("ask", {"question": "how many schools are there?", "data": str(folder)})
+            assert not r.is_error, r.content
+            out = r.structured_content
+            assert out["count"] == 1 and out["features"]["type"] == "FeatureCollection"
+            assert out["entity_counts"][0]["key"] == "school" and "1" in out["sentence"]
+            assert sorted(out["files"]) == ["answer.geojson", "answer.json", "answer.png"]
+            assert Path(out["output_dir"]).is_relative_to(served["out"].resolve())
+            again = await c.call_tool("ask", {"question": "list the schools", "data": str(folder), "save": False})
+            assert again.structured_content["count"] == 1 and again.structured_content["output_dir"] is None
+            linked = await c.call_tool("ask", {"question": "how many schools", "data": str(served["root"])})
+            assert (
+                linked.is_error
+                and "link.tif" in linked.content[0].text
+                and "outside the allowed" in linked.content[0].text
+            )
+            unread = await c.call_tool("ask", {"question": "where is the nearest school?", "data": str(folder)})
+            assert unread.is_error and "nearest" in unread.content[0].text and "Traceback" not in unread.content[0].text
+
+    anyio.run(main)
+
+
 def test_a_call_past_its_time_limit_is_cancelled_and_the_server_goes_on(served, openai_server):
     from mcp import Client
 
@@ -220,6 +248,8 @@ def test_over_streamable_http_with_the_token(served, http_server):
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
+    from agent.chat import ask as chat_ask
+
     sample = synth_sample(0, 3, "test", 256)
 
     async def main():
@@ -231,6 +261,17 @@ def test_over_streamable_http_with_the_token(served, http_server):
             seg = await c.call_tool("segment", {"scene_id": sid, "query": sample.query})
             assert not seg.is_error and seg.structured_content["count"] >= 1
             assert _png(seg.content[0]).size == (256, 256)
+            # a full-size tile: its noisy overlay is a 1.1 MB PNG, sent within the client's 1 MiB SSE event limit
+            big = await c.call_tool("load_scene", _scene_args(served, 1))
+            seg = await c.call_tool("segment", {"scene_id": big.structured_content["scene_id"],
+                                                "query": synth_sample(0, 1, "test", 768).query})  # fmt: skip
+            assert not seg.is_error and _png(seg.content[0]).size == (768, 768)
+            question = {"question": "the largest park", "data": str(served["root"] / "kotka.osm.pbf")}
+            answered = await c.call_tool("ask", {**question, "save": False})
+            assert not answered.is_error, answered.content
+            direct = chat_ask(question["question"], served["root"] / "kotka.osm.pbf")  # the library, in this process
+            got = answered.structured_content
+            assert (got["sentence"], got["count"], got["areas_m2"]) == (direct.sentence, 1, direct.areas_m2)
             out = await c.call_tool("load_scene", {**_scene_args(served), "sat": str(served["root"] / "link.tif")})
             assert out.is_error and "outside the allowed folders" in out.content[0].text
 

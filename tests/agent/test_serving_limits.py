@@ -100,3 +100,17 @@ def test_a_call_past_its_time_limit_is_cancelled_and_its_worker_stops():
         return await run_limited(lambda token: 7, 10, "next", slots)  # the slot was given back
 
     assert anyio.run(main) == 7
+
+
+def test_a_folder_is_refused_when_an_entry_points_out_of_the_roots(roots, tmp_path):
+    inside, outside = roots
+    ctx = ServeLimits.create([inside], tmp_path / "out", max_pixels=40 * 60).tool_context(SceneStore())
+    (inside / "sub" / "sat.png").write_bytes((inside / "sat.png").read_bytes())
+    assert ctx.resolve_folder(inside / "sub") == (inside / "sub").resolve()
+    with pytest.raises(InputError, match=r"file link\.png of the folder .* is outside the allowed folders"):
+        ctx.resolve_folder(inside)
+    with pytest.raises(InputError, match="outside the allowed folders"):
+        ctx.resolve_folder(outside)
+    Image.fromarray(np.zeros((50, 60, 3), np.uint8)).save(inside / "sub" / "big.png")
+    with pytest.raises(InputError, match="over this server's limit of 2,400 pixels"):
+        ctx.resolve_folder(inside / "sub")

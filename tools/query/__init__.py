@@ -5,6 +5,8 @@
 - `tools.query.levels`: `infer_level`, the text-only level of a query (for datasets without level labels);
 - `tools.query.names`: fuzzy matching of a query to feature names (`name_score`, `best_name_matches`);
 - `tools.query.semantic`: the MiniLM fallback for free text (`match_taxonomy`);
+- `tools.query.entity`: `read_entity(phrase, names) -> EntityReading`, one entity phrase of a spatial question
+  (name / class / function, typos tolerated; the chat planner's reader);
 - `tools.query.reading`: `read_query(text) -> QueryReading` without a scene, and
   `interpret_query(text, features) -> QueryTarget` with one (used by the map lookup and the rule policy).
 
@@ -13,6 +15,7 @@ The taxonomy's data (classes, functions, synonyms, OSM tags) stays in `tools.tax
 
 from __future__ import annotations
 
+from tools.query.entity import EntityReading, read_entity
 from tools.query.levels import infer_level
 from tools.query.names import NAME_MATCH_THRESHOLD, best_name_matches, name_score
 from tools.query.reading import QueryReading, QueryTarget, interpret_query, read_query
@@ -21,6 +24,7 @@ from tools.query.words import function_request, match_class, match_function, nor
 
 __all__ = [
     "NAME_MATCH_THRESHOLD",
+    "EntityReading",
     "QueryReading",
     "QueryTarget",
     "TaxonomyMatch",
@@ -33,6 +37,7 @@ __all__ = [
     "match_taxonomy",
     "name_score",
     "normalize",
+    "read_entity",
     "read_query",
     "singular",
 ]

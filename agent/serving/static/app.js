@@ -1,7 +1,8 @@
 // socioagent web app: a scene on a Leaflet map, a chat box, the answer's features drawn with popups.
 // The page's state is kept in window.socio (tests and bench/bench_web.py read it):
 //   status: starting | ready | loading | asking | drawn | error
-//   drawn: features drawn for the last answer; lastMs: question submitted -> features drawn (ms)
+//   drawn: features drawn for the last answer; lastMs: question submitted -> features drawn (ms), of which
+//   lastTiming.requestMs until the answer arrived and lastTiming.drawMs to draw it (two animation frames)
 "use strict";
 
 const socio = (window.socio = {
@@ -79,7 +80,8 @@ function showScene(info) {
   socio.scene = info;
   socio.drawn = 0;
   const crs = info.crs ? `${info.crs}, shown in lon/lat` : "no georeferencing, shown in image pixels";
-  $("scene-info").textContent = `${info.name}: ${info.width}x${info.height} px (${crs}); ${info.layer_features} map features`;
+  const what = info.kind === "raster" ? "raster footprint, map rendered from its vectors; " : "";
+  $("scene-info").textContent = `${info.name}: ${info.width}x${info.height} px (${what}${crs}); ${info.layer_features} map features`;
 }
 
 function fmt(value, digits) {
@@ -143,17 +145,29 @@ async function loadScene(request) {
   }
 }
 
+let entries = [];
+
+function requestFor(entry) {
+  return entry.kind === "raster" ? { raster: entry.path, vectors: entry.vectors } : { path: entry.path };
+}
+
 async function listScenes() {
   const list = await api("/api/scenes");
+  entries = list.scenes;
   const select = $("scene-select");
   select.replaceChildren();
   for (const s of list.scenes) {
     const o = document.createElement("option");
     o.value = s.path;
-    o.textContent = `${s.name}${s.georeferenced ? "" : " (pixels)"}`;
+    o.textContent = `${s.name}${s.kind === "raster" ? " (raster)" : s.georeferenced ? "" : " (pixels)"}`;
     select.appendChild(o);
   }
   return list;
+}
+
+function requestForPath(path) {
+  const entry = entries.find((e) => e.path === path);
+  return entry ? requestFor(entry) : { path };
 }
 
 // -- questions -----------------------------------------------------------------------------------------
@@ -164,10 +178,13 @@ async function ask(question, mode) {
   setStatus("asking");
   message("question", question);
   const answer = await api("/api/ask", { json: { scene_id: socio.scene.scene_id, question, mode } });
+  const t1 = performance.now();
   socio.answer = answer;
   socio.drawn = drawFeatures(answer);
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-  socio.lastMs = performance.now() - t0;
+  const t2 = performance.now();
+  socio.lastMs = t2 - t0;
+  socio.lastTiming = { requestMs: t1 - t0, drawMs: t2 - t1 };
   socio.asked += 1;
   message("answer", `${answer.sentence} (${answer.count} feature${answer.count === 1 ? "" : "s"}, ${fmt(answer.seconds, 2)} s)`);
   $("answer-tools").hidden = false;
@@ -234,7 +251,7 @@ async function start() {
     $("backend").textContent = `${health.policy} + ${health.segmenter}${health.chat ? ", chat" : ""}`;
     const list = await listScenes();
     const first = new URLSearchParams(location.search).get("scene") || (list.scenes[0] && list.scenes[0].path);
-    if (first) await loadScene({ path: first });
+    if (first) await loadScene(requestForPath(first));
     else setStatus("ready");
   } catch (e) {
     fail(e);
@@ -243,7 +260,7 @@ async function start() {
 
 $("scene-load").addEventListener("click", () => {
   const path = $("scene-path").value.trim() || $("scene-select").value;
-  if (path) loadScene({ path });
+  if (path) loadScene(requestForPath(path));
 });
 $("ask-form").addEventListener("submit", (ev) => {
   ev.preventDefault();

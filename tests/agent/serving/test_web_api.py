@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from tests.fixtures.web_serve import ROOT, scene_queries, socio_serve, write_scene_folders
+from tests.fixtures.web_serve import CITY_QUESTION, ROOT, scene_queries, socio_serve, write_city, write_scene_folders
 
 TOKEN = "api-test-token-5678"
 
@@ -18,13 +18,14 @@ def tree(tmp_path_factory):
     """Scenes under a root, one scene outside it, and the ways out: a symlinked folder and a symlinked file."""
     base = tmp_path_factory.mktemp("web-api")
     scenes = write_scene_folders(base / "root")
+    city = write_city(base / "root")
     outside = write_scene_folders(base / "outside")["pixels"]
     (base / "root" / "link-out").symlink_to(outside, target_is_directory=True)
     sneaky = base / "root" / "sneaky"
     sneaky.mkdir()
     (sneaky / "map.png").write_bytes((scenes["pixels"] / "map.png").read_bytes())
     (sneaky / "sat.png").symlink_to(outside / "sat.png")
-    return {"root": base / "root", "outside": outside, "sneaky": sneaky, "out": base / "out", **scenes}
+    return {"root": base / "root", "outside": outside, "sneaky": sneaky, "out": base / "out", **scenes, **city}
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +40,11 @@ def client(server):
         yield c
 
 
-def test_a_question_answers_with_features_a_trace_and_files_under_the_output_root(client, tree):
+def test_a_segmentation_answers_with_features_a_trace_and_files_under_the_output_root(client, tree):
     info = client.post("/api/scenes", json={"path": str(tree["lonlat"])}).json()
     assert info["view"] == "lonlat" and client.get(info["layers"]["sat"]).headers["content-type"] == "image/png"
-    a = client.post("/api/ask", json={"scene_id": info["scene_id"], "question": scene_queries()["lonlat"]})
+    question = scene_queries()["lonlat"]
+    a = client.post("/api/ask", json={"scene_id": info["scene_id"], "question": question, "mode": "segment"})
     assert a.status_code == 200
     answer = a.json()
     assert answer["mode"] == "segment" and answer["count"] == len(answer["features"]["features"]) >= 1
@@ -58,6 +60,54 @@ def test_a_question_answers_with_features_a_trace_and_files_under_the_output_roo
     gdf = gpd.read_file(on_disk)
     assert len(gdf) == answer["count"] and gdf.crs.to_epsg() == 4326
     assert list(gdf["name"]) == [f["properties"].get("name") for f in answer["features"]["features"]]
+
+
+RELATION = "residential compounds within 500 m of a school"
+"""A spatial question about the georeferenced test scene (a school beside a residential compound)."""
+
+
+def test_a_spatial_question_is_planned_and_measured(client, tree):
+    sid = client.post("/api/scenes", json={"path": str(tree["lonlat"])}).json()["scene_id"]
+    answer = client.post("/api/ask", json={"scene_id": sid, "question": RELATION}).json()  # auto: the planner
+    assert answer["mode"] == "ask" and answer["view"] == "lonlat" and answer["count"] >= 1
+    for f in answer["features"]["features"]:
+        assert f["properties"]["class"] == "residential_compound" and 0 <= f["properties"]["distance_m"] <= 500
+    trace = client.get(answer["trace_url"]).json()["trace"]
+    assert trace["plan"]["query"] == RELATION and {s["stage"] for s in trace["stages"]} >= {"class 'school'"}
+    # a question the planner cannot read: auto segments it (and says so), ask refuses it
+    body = {"scene_id": sid, "question": scene_queries()["pixels"]}
+    auto = client.post("/api/ask", json=body).json()
+    note = client.get(auto["trace_url"]).json()["trace"]["note"]
+    assert auto["mode"] == "segment" and "planner could not read" in note
+    r = client.post("/api/ask", json={**body, "mode": "ask"})
+    assert r.status_code == 400 and "could not read" in r.json()["error"]
+
+
+def test_a_scene_without_georeferencing_is_segmented(client, tree):
+    sid = client.post("/api/scenes", json={"path": str(tree["pixels"])}).json()["scene_id"]
+    answer = client.post("/api/ask", json={"scene_id": sid, "question": scene_queries()["pixels"]}).json()
+    assert answer["mode"] == "segment" and answer["view"] == "pixels" and answer["count"] >= 1
+    r = client.post("/api/ask", json={"scene_id": sid, "question": RELATION, "mode": "ask"})
+    assert r.status_code == 400 and "no georeferencing" in r.json()["error"]
+
+
+def test_a_raster_with_vectors_shows_its_footprint_and_answers_both_ways(client, tree):
+    listed = [s for s in client.get("/api/scenes").json()["scenes"] if s["kind"] == "raster"]
+    assert [(s["path"], s["vectors"]) for s in listed] == [(str(tree["raster"]), str(tree["vectors"]))]
+    info = client.post("/api/scenes", json={"raster": listed[0]["path"], "vectors": listed[0]["vectors"]}).json()
+    assert info["kind"] == "raster" and info["view"] == "lonlat" and (info["width"], info["height"]) == (1024, 1024)
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    with rasterio.open(tree["raster"]) as src:  # the footprint is the raster's own bounds in lon/lat
+        want = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    assert max(abs(a - b) for a, b in zip(info["bounds"], want, strict=True)) < 1e-5  # about a metre
+    ask = client.post("/api/ask", json={"scene_id": info["scene_id"], "question": CITY_QUESTION}).json()
+    assert ask["mode"] == "ask" and ask["count"] >= 1
+    assert all(f["properties"]["class"] == "factory" and f["properties"]["distance_m"] <= 400
+               for f in ask["features"]["features"])  # fmt: skip
+    seg = client.post("/api/ask", json={"scene_id": info["scene_id"], "question": "kindergartens", "mode": "segment"})
+    assert seg.status_code == 200 and seg.json()["count"] >= 1 and seg.json()["view"] == "lonlat"
 
 
 @pytest.mark.parametrize("way_out", ["dotdot", "absolute", "symlinked folder", "symlinked file", "url"])
@@ -90,7 +140,7 @@ def test_unknown_ids_are_404_and_bad_bodies_422(client, tree):
     assert client.post("/api/ask", json={"scene_id": "x", "question": "   "}).status_code == 422
     assert client.post("/api/scenes", json={}).status_code == 422
     r = client.post("/api/scenes", json={"path": f"{tree['root']}/no-such-scene"})
-    assert r.status_code == 400 and "not a scene folder" in r.json()["error"]
+    assert r.status_code == 404 and "scene folder not found" in r.json()["error"]
     r = client.post("/api/scenes", json={"sat": f"{tree['root']}/none.png", "map": f"{tree['root']}/none.png"})
     assert r.status_code == 404 and "not found" in r.json()["error"]
 
