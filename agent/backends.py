@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.context import MAX_REFINE_ROUNDS
+from agent.parsing.answer import MAX_ITEMS
 from agent.policies import POLICY_NAMES, Policy, SamplingParams
 from agent.policies.packaged import PACKAGED_MODELS
 from agent.protocol import DEFAULT_PROTOCOL, PROTOCOL_NAMES, ProtocolProfile, profile
@@ -98,6 +99,9 @@ class BackendConfig(BaseModel):
         None, ge=1, description="cap on each answer's tokens (default 1024; socioreasoner: 2048)"
     )
     seed: int | None = Field(None, description="seed of sampling policies and of the random-box baseline")
+    max_instances: int = Field(
+        MAX_ITEMS, ge=1, description="at most this many instances read from one answer (more: a warning names this)"
+    )
 
     @field_validator("policy", "segmenter", "protocol")
     @classmethod
@@ -209,6 +213,7 @@ class BackendConfig(BaseModel):
             "strict_parse": self.strict_parse,
             "prompt_dir": str(self.prompt_dir.resolve()) if self.prompt_dir else None,
             "sampling": self.sampling().model_dump(exclude_none=True),
+            **({"max_instances": self.max_instances} if self.max_instances != MAX_ITEMS else {}),
         }
 
     # -- building -------------------------------------------------------------------------------------
@@ -281,6 +286,7 @@ class Backends:
             "max_rounds": self.config.refine,
             "protocol": self.config.protocol,
             "strict_parse": self.config.strict_parse,
+            "max_instances": self.config.max_instances,
             "policy_spec": self.policy_spec,
             "segmenter_spec": self.segmenter_spec,
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agent.parsing.answer import MAX_ITEMS
 from agent.policies import Policy
 from agent.protocol import DEFAULT_PROTOCOL, MAX_REFINE_ROUNDS, ProtocolName, ProtocolProfile, profile
 from tools.errors import InputError
@@ -32,6 +33,7 @@ class RunContext:
             refine gives, how the feedback is drawn. The policy and segmenter must have been built for it
             (`agent.backends.BackendConfig.build` does that).
         strict_parse: no repairs: an answer that needs one is a format failure (`agent.protocol.ProtocolProfile.read`).
+        max_instances: at most this many instances are read from one answer (``--max-instances``).
     """
 
     policy: Policy
@@ -42,6 +44,7 @@ class RunContext:
     segmenter_spec: str = ""
     protocol: ProtocolName = DEFAULT_PROTOCOL
     strict_parse: bool = False
+    max_instances: int = MAX_ITEMS
 
     def __post_init__(self) -> None:
         limit = self.profile.max_refine

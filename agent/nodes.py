@@ -23,6 +23,7 @@ from shapely.geometry import mapping
 
 from agent.context import RunContext
 from agent.parsing import reference_answer_text
+from agent.parsing.answer import MAX_ITEMS
 from agent.policies import PolicyReply, PolicyRequest, Stage
 from agent.protocol import DEFAULT_PROTOCOL, profile
 from agent.result import FrameRecord, NodeName, StageRecord, TraceStep
@@ -60,6 +61,7 @@ def read_reply(
     hw: tuple[int, int],
     protocol: str = DEFAULT_PROTOCOL,
     strict: bool = False,
+    max_items: int = MAX_ITEMS,
 ) -> StageRecord:
     """Parse a policy reply the protocol's way and convert its instances to scene-pixel prompts.
 
@@ -67,7 +69,7 @@ def read_reply(
     warning); under ``socioreasoner`` they go on as the answer wrote them (`agent.protocol`).
     """
     settings = profile(protocol)
-    parsed, reading = settings.read(reply.text, stage, reply.frame.extent(hw), strict)
+    parsed, reading = settings.read(reply.text, stage, reply.frame.extent(hw), strict, max_items)
     prompts: list[InstancePrompt] = []
     warnings: list[str] = []
     if parsed.ok:
@@ -142,7 +144,7 @@ def _localize_request(state: AgentState, ctx: RunContext) -> PolicyRequest:
 
 
 def _localize_update(ctx: RunContext, request: PolicyRequest, reply: PolicyReply, t0: float) -> dict[str, Any]:
-    record = read_reply(reply, "localize", 0, request.scene.hw, ctx.protocol, ctx.strict_parse)
+    record = read_reply(reply, "localize", 0, request.scene.hw, ctx.protocol, ctx.strict_parse, ctx.max_instances)
     step = _step("localize", t0, 0, ok=record.ok, failure=record.failure, instances=len(record.prompts),
                  policy_s=record.latency_s)  # fmt: skip
     prompts = [p.model_dump() for p in record.prompts]
@@ -232,7 +234,8 @@ def _refine_request(state: AgentState, ctx: RunContext) -> PolicyRequest:
 def _refine_update(
     state: AgentState, ctx: RunContext, request: PolicyRequest, reply: PolicyReply, t0: float
 ) -> dict[str, Any]:
-    record = read_reply(reply, "refine", request.round, request.scene.hw, ctx.protocol, ctx.strict_parse)
+    record = read_reply(reply, "refine", request.round, request.scene.hw, ctx.protocol, ctx.strict_parse,
+                        ctx.max_instances)  # fmt: skip
     kept = not record.ok and not ctx.profile.empty_on_failed_refine
     previous = state.get("prompts", []) if kept else []
     prompts = [p.model_dump() for p in record.prompts] if record.ok else previous

@@ -36,6 +36,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.parsing import ParsedAnswer, parse_answer, parse_reference
+from agent.parsing.answer import MAX_ITEMS
 from agent.parsing.items import Stage
 from agent.parsing.tags import AnswerBlock
 from agent.policies import SamplingParams
@@ -92,7 +93,12 @@ class ProtocolProfile(BaseModel):
         return {}
 
     def read(
-        self, text: str, stage: Stage, extent: tuple[float, float] | None, strict: bool = False
+        self,
+        text: str,
+        stage: Stage,
+        extent: tuple[float, float] | None,
+        strict: bool = False,
+        max_items: int = MAX_ITEMS,
     ) -> tuple[ParsedAnswer, str]:
         """Parse an answer the protocol's way; return the parse and the name of the reading used.
 
@@ -103,9 +109,12 @@ class ProtocolProfile(BaseModel):
         if self.as_written:
             if strict:
                 return parse_reference(text, stage), "reference"
-            return parse_answer(text, stage, None, answer_block=self.answer_block, as_written=True), "reference-lenient"
+            parsed = parse_answer(text, stage, None, answer_block=self.answer_block, as_written=True,
+                                  max_items=max_items)  # fmt: skip
+            return parsed, "reference-lenient"
         reading = "strict" if strict else "lenient"
-        return parse_answer(text, stage, extent, strict=strict, answer_block=self.answer_block), reading
+        return parse_answer(text, stage, extent, strict=strict, answer_block=self.answer_block,
+                            max_items=max_items), reading  # fmt: skip
 
 
 PROFILES: dict[str, ProtocolProfile] = {

@@ -10,6 +10,7 @@ import numpy as np
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.context import RunContext
+from agent.parsing.answer import MAX_ITEMS
 from agent.policies import Policy
 from agent.protocol import DEFAULT_PROTOCOL, profile
 from agent.result import AgentResult, InstanceResult, StageRecord, Timings, TraceStep
@@ -34,6 +35,7 @@ def run_query(
     on_event: EventHandler | None = None,
     protocol: str = DEFAULT_PROTOCOL,
     strict_parse: bool = False,
+    max_instances: int = MAX_ITEMS,
 ) -> AgentResult:
     """Answer ``query`` on ``scene``: localize, segment, then up to ``max_rounds`` refine rounds.
 
@@ -50,6 +52,7 @@ def run_query(
         protocol: ``socioagent`` or ``socioreasoner`` (`agent.protocol`); the policy and segmenter must have been
             built for it (`agent.backends.BackendConfig.build` builds all three together: ``**backends.run_kwargs()``).
         strict_parse: read answers without repairs (`agent.protocol.ProtocolProfile.read`).
+        max_instances: read at most this many instances from one answer (more: a `too_many_items` repair).
 
     Raises:
         InputError: the query is empty, the round count is out of range or the protocol does not match the policy.
@@ -58,7 +61,7 @@ def run_query(
     from agent.graph import graph
 
     ctx, store = _context(scene, query, policy, segmenter, max_rounds, store, policy_spec, segmenter_spec, protocol,
-                          strict_parse)  # fmt: skip
+                          strict_parse, max_instances)  # fmt: skip
     result = invoke(graph, {"scene_id": scene.scene_id, "query": query}, ctx, on_event=on_event)
     release_intermediates(store, result)
     return result
@@ -77,6 +80,7 @@ async def arun_query(
     on_event: EventHandler | None = None,
     protocol: str = DEFAULT_PROTOCOL,
     strict_parse: bool = False,
+    max_instances: int = MAX_ITEMS,
 ) -> AgentResult:
     """Answer ``query`` as `run_query` does, through ``graph.astream``: the policy's async methods answer.
 
@@ -87,7 +91,7 @@ async def arun_query(
     from agent.graph import graph
 
     ctx, store = _context(scene, query, policy, segmenter, max_rounds, store, policy_spec, segmenter_spec, protocol,
-                          strict_parse)  # fmt: skip
+                          strict_parse, max_instances)  # fmt: skip
     t0 = time.perf_counter()
     encodes0 = segmenter.encode_count
     state: dict[str, Any] = {}
@@ -113,6 +117,7 @@ def _context(
     segmenter_spec: str,
     protocol: str,
     strict_parse: bool,
+    max_instances: int = MAX_ITEMS,
 ) -> tuple[RunContext, SceneStore]:
     if not query or not query.strip():
         raise InputError("the query is empty; say what to find, e.g. --query 'schools'")
@@ -122,7 +127,8 @@ def _context(
     ctx = RunContext(policy=policy, segmenter=segmenter, store=store, max_rounds=max_rounds,
                      policy_spec=policy_spec or getattr(policy, "name", ""),
                      segmenter_spec=segmenter_spec or getattr(segmenter, "name", ""),
-                     protocol=profile(protocol).name, strict_parse=bool(strict_parse))  # fmt: skip
+                     protocol=profile(protocol).name, strict_parse=bool(strict_parse),
+                     max_instances=int(max_instances))  # fmt: skip
     return ctx, store
 
 

@@ -4,12 +4,13 @@ Errors cross the process boundary as plain ``(kind, message)`` tuples (an except
 are raised again in the parent as what they were: `BackendError`, `InputError`, or a `RuntimeError` for
 anything else. A worker that dies (killed, out of memory, a crash in native code) ends the run with a
 `BackendError` instead of hanging; on any early exit (an error, Ctrl-C) the workers are killed, so none
-outlives the run.
+outlives the run; and a worker exits by itself when its parent dies, even of SIGKILL (`_die_with_parent`).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -54,7 +55,38 @@ def raise_error(err: WorkerError) -> None:
     raise RuntimeError(f"a worker failed: {message}")
 
 
-def _init_worker(backend_json: str, out: str) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker exit as soon as its parent does, whatever killed the parent (SIGKILL included).
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (the kernel kills the worker when the parent goes). Everywhere,
+    a daemon thread checks once a second that the parent is still ours (a dead parent's children are adopted:
+    ``getppid`` changes) and exits at once. The multiprocessing resource tracker exits by itself once the
+    parent and the workers (which hold its pipe) are gone.
+    """
+    import ctypes
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(backend_json: str, out: str, parent_pid: int | None = None) -> None:
     """Build the worker's own policy and segmenter; remember a failure to report it per task.
 
     A failure is not raised here: a raising initializer only breaks the pool with a generic message, while
@@ -63,6 +95,8 @@ def _init_worker(backend_json: str, out: str) -> None:
     """
     global _WORKER, _WORKER_ERROR
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     try:
         import cv2
 
@@ -125,7 +159,7 @@ def rows_in_workers(
         n,
         mp_context=mp.get_context("spawn"),  # fresh interpreters: safe with torch and threads
         initializer=_init_worker,
-        initargs=(backend.model_dump_json(), str(out)),
+        initargs=(backend.model_dump_json(), str(out), os.getpid()),
     )
     queue = iter(samples)
     pending: set[Future] = set()

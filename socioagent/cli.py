@@ -122,8 +122,16 @@ def segment(
     written = write_outputs(od, scene, result)
     if json_out:
         sys.stdout.write(json.dumps(result_document(result), indent=2) + "\n")
+    _notices(result, backend.max_instances)  # even with --quiet: why nothing was found, a cap that was hit
     if not quiet:
         _summary(result, written)
+
+
+def _notices(result: Any, max_instances: int) -> None:
+    from agent.explain import notices
+
+    for line in notices(result, max_instances):
+        typer.secho(line, fg=typer.colors.YELLOW, err=True)
 
 
 def _positive(text: str, flag: str) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 import typer
 
 from agent.backends import BackendConfig
+from agent.explain import notices
 from agent.outputs import SEGMENT_FILES, output_files
 from agent.run import run_query
 from tools.outdir import OutputDir
@@ -60,6 +61,8 @@ def run_demo(out: Path, backend: BackendConfig | None = None, query: str | None 
     files["sat.tif"] = geotiff_bytes(scene.sat, scene.georef)
     od.write_files(files)
     _print_summary(sample, scene, q, result, iou, gen_s, out)
+    for line in notices(result, backend.max_instances):
+        typer.secho(line, fg=typer.colors.YELLOW, err=True)
     return {"iou": iou, "total_s": result.timings.total_s, "generate_s": gen_s}
 
 

@@ -47,10 +47,12 @@ def scene_search_command(backend: BackendConfig, out: Path, quiet: bool, ray: st
     from agent.scene_search import SearchSpec, run_search
     from evals.progress import progress_bar
     from tools.errors import InputError
+    from tools.outdir import check_location
     from tools.raster_window import parse_bands
 
     if workers is not None and ray is None:
         raise InputError("--workers is for --ray; add --ray (a local Ray) or --ray ADDRESS")
+    check_location(out)  # a file, a read-only or full disk: refused before any window runs
     spec_values["bands"] = parse_bands(spec_values.get("bands"))
     spec_values["bbox"] = parse_bbox(spec_values.get("bbox"))
     try:
@@ -88,3 +90,24 @@ def scene_search_command(backend: BackendConfig, out: Path, quiet: bool, ray: st
                     f"{s['windows']} window(s) ({s['resumed']} resumed, {s['nodata_windows']} all nodata); "
                     f"{s['seconds']['total']:.1f} s", err=True)  # fmt: skip
         typer.secho(f"outputs: {', '.join(str(p) for p in report.files.values())}", err=True)
+    if report.instances == 0:
+        typer.secho(f"0 instances: {empty_search_reason(report.summary)}", fg=typer.colors.YELLOW, err=True)
+
+
+def empty_search_reason(s: dict[str, Any]) -> str:
+    """Return why a scene search found nothing, from its summary, with what to change."""
+    if s.get("chosen", 0) == 0:
+        if s.get("matches", 0) == 0:
+            level = s.get("level")
+            return (
+                f"the vector data holds no feature the query names (read at the {level} level), so no "
+                "window was run; check the query against --vectors, or add --scan-all to run every window"
+            )
+        return "no window of the raster holds a matching feature; check --bbox, or add --scan-all"
+    if s.get("nodata_windows", 0) == s.get("chosen"):
+        return "every window run was nodata (empty pixels); check the raster, --bands or --bbox"
+    if s.get("format_failures", 0):
+        return (f"{s['format_failures']} policy answer(s) were unusable (see windows/*.json); check the policy "
+                "(--policy, --prompt-dir, --max-tokens)")  # fmt: skip
+    return (f"{s.get('ran', 0) + s.get('resumed', 0)} window(s) ran and none gave an instance; try --segmenter sam2 "
+            "or another --policy")  # fmt: skip

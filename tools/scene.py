@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from shapely.geometry import box as shapely_box
 from shapely.geometry.base import BaseGeometry
 
-from tools.coords import GeoRef, geometry_to_pixels
+from tools.coords import GeoRef, geometry_to_crs, geometry_to_pixels
 from tools.errors import InputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
@@ -158,6 +158,31 @@ def layer_feature(index: int, row: dict[str, Any], geometry: BaseGeometry) -> La
                         function=row["function"], props=props)  # fmt: skip
 
 
+LONLAT_SPAN = 2.0
+"""A geographic layer file whose features span less than this (in both axes, two or more distinct corners) is
+lon/lat, never pixels: no pixel-coordinate layer set fits in a 2-pixel box, while a city spans a fraction of a
+degree. So is one whose extreme coordinates carry more than 2 decimals (pixel layers are whole, half or quarter
+pixels; lon/lat of real places have 4 or more)."""
+
+
+def _looks_lonlat(gdf: Any) -> bool:
+    """Return True when a layer file without a projected CRS holds lon/lat (see `LONLAT_SPAN`)."""
+    if gdf.crs is not None and not gdf.crs.is_geographic:
+        return False
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        return False
+    small = (x1 > x0 or y1 > y0) and max(x1 - x0, y1 - y0) < LONLAT_SPAN
+    fine = any(abs(v * 100 - round(v * 100)) > 1e-6 for v in (x0, y0, x1, y1))
+    return small or fine
+
+
+def _bounds_text(bounds: Any, crs: str) -> str:
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    nd = 5 if max(abs(x0), abs(x1), abs(y0), abs(y1)) <= 360 else 0
+    return f"x {x0:.{nd}f}..{x1:.{nd}f}, y {y0:.{nd}f}..{y1:.{nd}f} ({crs})"
+
+
 def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | None = None) -> list[LayerFeature]:
     """Read vector layers (GeoJSON, GeoPackage, ...) and convert them to image pixels.
 
@@ -172,9 +197,10 @@ def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | N
         hw: the scene's (height, width); used to catch map coordinates read as pixels.
 
     Raises:
-        InputError: the file is missing or unreadable; or the scene has no georeferencing while the layers
-            are in a projected CRS, or (GeoJSON without a CRS counts as lon/lat) none of their features lies
-            inside the image when read as pixels.
+        InputError: the file is missing or unreadable; the scene is georeferenced and no feature overlaps it
+            (the message gives both extents); or the scene has no georeferencing while the layers are in a
+            projected CRS, are lon/lat (`LONLAT_SPAN`; GeoJSON without a CRS counts as lon/lat), or have no
+            feature inside the image when read as pixels.
     """
     from tools.osm_read import read_osm  # geopandas and osmium load on first use, not with every scene
     from tools.vectors import frame_from_file, is_osm_file, read_vector_file
@@ -182,11 +208,26 @@ def read_layers(path: str | Path, georef: GeoRef | None, hw: tuple[int, int] | N
     p = Path(path)
     gdf = read_osm(p) if is_osm_file(p) else read_vector_file(p)
     if georef is not None and gdf.crs is not None:
+        layer_bounds = _bounds_text(gdf.total_bounds, gdf.crs.to_string())
         gdf = gdf.to_crs(georef.crs)
+        if hw is not None and len(gdf):
+            footprint = geometry_to_crs(shapely_box(0, 0, hw[1], hw[0]), georef)
+            if not gdf.intersects(footprint).any():
+                raise InputError(
+                    f"none of the {len(gdf)} features of {p} overlaps the satellite image: the layers cover "
+                    f"{layer_bounds}, the image {_bounds_text(footprint.bounds, georef.crs)}; give the layers of "
+                    "this image's area (or the image of the layers' area)"
+                )
     elif georef is None and gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.is_projected:
         raise InputError(
             f"layers file {p} has CRS {gdf.crs.to_string()} but the satellite image has no "
             "georeferencing; give a GeoTIFF satellite image or layers in pixel coordinates"
+        )
+    elif georef is None and len(gdf) and _looks_lonlat(gdf):
+        raise InputError(
+            f"layers file {p} is in lon/lat (its features span {_bounds_text(gdf.total_bounds, 'EPSG:4326')}) but "
+            "the satellite image has no georeferencing, so they cannot be placed on it; give a GeoTIFF satellite "
+            "image (or a PNG with a georef.json), or layers in the image's pixel coordinates"
         )
     if georef is None and hw is not None and len(gdf) and not gdf.intersects(shapely_box(0, 0, hw[1], hw[0])).any():
         x0, y0, x1, y1 = (round(float(v), 4) for v in gdf.total_bounds)

@@ -57,8 +57,10 @@ from tools.errors import InputError
 
 log = logging.getLogger(__name__)
 
-MAX_ITEMS = 100
-"""Items beyond this many are ignored (a degenerate model can repeat itself until the token limit)."""
+MAX_ITEMS = 1000
+"""Default cap on the items of one answer (``--max-instances``): a degenerate model can repeat itself until the
+token limit, while a 768-px city tile seldom holds more than a few hundred places of one kind. Hitting it is
+recorded (`Repair.TOO_MANY_ITEMS`) and the command line warns, naming the flag."""
 
 
 @dataclass
@@ -95,6 +97,7 @@ def parse_answer(
     strict: bool = False,
     answer_block: AnswerBlock = "last",
     as_written: bool = False,
+    max_items: int = MAX_ITEMS,
 ) -> ParsedAnswer:
     """Parse a policy's answer into items, tolerating and recording common malformations.
 
@@ -110,6 +113,7 @@ def parse_answer(
         as_written: read items as the SocioReasoner reference hands them to SAM: every point is positive (a
             third value is ignored, separate label lists too), points outside their box are kept, and a box of
             zero width or height is kept. Use it with ``extent=None`` (no clipping) for the reference's reading.
+        max_items: keep at most this many items (``--max-instances``); more is noted as `Repair.TOO_MANY_ITEMS`.
 
     Returns:
         The parse. ``failure`` is None when the answer is usable; an empty ``items`` list is then a valid
@@ -130,7 +134,7 @@ def parse_answer(
     if answer_block not in get_args(AnswerBlock):
         raise InputError(f"answer_block must be 'last' or 'first', got {answer_block!r}")
     try:
-        parsed, standard = _parse(text, stage, extent, answer_block, as_written)
+        parsed, standard = _parse(text, stage, extent, answer_block, as_written, max_items)
     except Exception:  # a bug here must not crash the agent; the tests fuzz for it
         log.exception("parse_answer failed on %.200r", text)
         return ParsedAnswer(failure=Failure.PARSER_ERROR)
@@ -146,7 +150,12 @@ def parse_answer(
 
 
 def _parse(
-    text: Any, stage: Stage, extent: tuple[float, float] | None, answer_block: AnswerBlock, as_written: bool
+    text: Any,
+    stage: Stage,
+    extent: tuple[float, float] | None,
+    answer_block: AnswerBlock,
+    as_written: bool,
+    max_items: int = MAX_ITEMS,
 ) -> tuple[ParsedAnswer, bool]:
     """Return the lenient parse and whether the answer's JSON was standard JSON."""
     if isinstance(text, bytes):
@@ -172,7 +181,7 @@ def _parse(
                 _, _, value, codes = found[-1]
                 notes.extend(codes)
                 notes.add(Repair.EXTRA_TEXT)
-                return _finish(value, think, stage, extent, notes, as_written), False
+                return _finish(value, think, stage, extent, notes, as_written, max_items), False
         try:
             reading = loads(body)
         except LenientJSONError as e:
@@ -181,7 +190,7 @@ def _parse(
         except RecursionError:
             return fail(Failure.BAD_JSON)
         notes.extend(reading.repairs)
-        return _finish(reading.value, think, stage, extent, notes, as_written), reading.standard
+        return _finish(reading.value, think, stage, extent, notes, as_written, max_items), reading.standard
     # No answer tags: look for the JSON after the reasoning.
     rest = remove_tags(text[after_think:], " ")
     body = strip_fences(rest, RepairLog()).strip()
@@ -197,7 +206,7 @@ def _parse(
         if "```" in rest:
             notes.add(Repair.CODE_FENCE)
         notes.add(Repair.MISSING_ANSWER_TAGS)
-        return _finish(reading.value, think, stage, extent, notes, as_written), False
+        return _finish(reading.value, think, stage, extent, notes, as_written, max_items), False
     found = find_boxlike(rest)
     if not found:
         return fail(Failure.NO_ANSWER)
@@ -206,7 +215,7 @@ def _parse(
     notes.extend(codes)
     if rest[:start].strip() or rest[end:].strip():
         notes.add(Repair.EXTRA_TEXT)
-    return _finish(value, think, stage, extent, notes, as_written), False
+    return _finish(value, think, stage, extent, notes, as_written, max_items), False
 
 
 def _finish(
@@ -216,13 +225,14 @@ def _finish(
     extent: tuple[float, float] | None,
     notes: RepairLog,
     as_written: bool = False,
+    max_items: int = MAX_ITEMS,
 ) -> ParsedAnswer:
     raw_items = as_item_list(value, notes)
     if raw_items is None:
         return ParsedAnswer(think=think, failure=Failure.NO_BOX, repairs=notes.codes)
-    if len(raw_items) > MAX_ITEMS:
+    if len(raw_items) > max_items:
         notes.add(Repair.TOO_MANY_ITEMS)
-        raw_items = raw_items[:MAX_ITEMS]
+        raw_items = raw_items[:max_items]
     items: list[ParsedItem] = []
     failures: list[Failure] = []
     dropped_points = 0

@@ -3,9 +3,10 @@
 The client resizes the map and satellite images itself (Qwen-VL ``smart_resize``), sends them as PNG data
 URLs, map first, with the stage's prompt, and reports the answer's frame: absolute pixels of the image it
 sent (``abs``, Qwen2.5-VL and SocioReasoner-3B), 0..1000 (``rel1000``, Qwen3-VL) or scene pixels
-(``pixel``). Transient failures (connection errors, timeouts, HTTP 408/409/429/5xx) are retried with
-exponential backoff and counted in ``meta["retries"]``; anything else fails at once with a
-`tools.errors.BackendError` that says what to fix.
+(``pixel``). The HTTP side is `agent.policies.openai_http.ChatClient`: transient failures (connection
+errors, timeouts, HTTP 408/409/429/5xx) are retried with exponential backoff and counted in
+``meta["retries"]``; anything else (an error status, a 200 that is not a JSON chat completion, a cut-off
+answer) fails with a `tools.errors.BackendError` (exit 3) naming the server, what it answered and the fix.
 
 `OpenAIPolicy.sample` asks for ``n`` answers in one request (the ``n`` parameter), for GRPO groups.
 Sampling options (`agent.policies.SamplingParams`) map to ``temperature``, ``top_p``, ``max_tokens`` and
@@ -25,12 +26,7 @@ Serving SocioReasoner-3B: see the README ("Serve SocioReasoner-3B with vLLM").
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
-import threading
-import time
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +39,10 @@ from agent.policies.messages import (
     openai_messages,
     prepare,
 )
+from agent.policies.openai_http import ChatClient
 from agent.protocol import DEFAULT_PROTOCOL, profile
 from tools.errors import BackendError, InputError
 
-log = logging.getLogger(__name__)
-
-RETRY_STATUSES = frozenset({408, 409, 429})
-"""HTTP statuses worth retrying besides every 5xx."""
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 """Message fields in which servers return split-out reasoning (vLLM, SGLang, DeepSeek: the first; some the second)."""
 
@@ -115,8 +108,8 @@ class OpenAIPolicy:
             )
         if not self.model:
             raise InputError(
-                "the openai policy needs a model name: --policy openai:MODEL or set SOCIO_OPENAI_MODEL "
-                "(GET BASE_URL/models lists what the server serves)"
+                "the openai policy needs a model name: give --model MODEL (or --policy openai:MODEL), or set "
+                "SOCIO_OPENAI_MODEL (GET BASE_URL/models lists what the server serves)"
             )
         if api_key is None and api_key_env is not None:
             api_key = os.environ.get(api_key_env)
@@ -143,10 +136,8 @@ class OpenAIPolicy:
         self.prompt_dir = prompt_dir
         self.extra_body = dict(extra_body or {})
         self.name = f"openai:{self.model}"
-        self._client: Any = None
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-        self._top_k_refused = False
+        self.http = ChatClient(self.base_url, self.model, self.api_key, self.timeout, self.max_retries,
+                               self.backoff_s, self.max_backoff_s)  # fmt: skip
 
     # -- the Policy protocol ------------------------------------------------------------------------
 
@@ -196,123 +187,27 @@ class OpenAIPolicy:
         if n > 1:
             params["n"] = n
         extra = dict(self.extra_body)
-        if sp.top_k is not None and not self._top_k_refused:
+        if sp.top_k is not None and not self.http.top_k_refused:
             extra["top_k"] = sp.top_k
         if extra:
             params["extra_body"] = extra
         return prepared, params
 
-    def _create(self, params: dict[str, Any]) -> tuple[Any, int, float]:
-        """Send one request with retries; return the completion, the retries spent and the wall time."""
-        client = self._sync_client()
-        t0 = time.perf_counter()
-        attempt = 0
-        while True:
-            try:
-                return client.chat.completions.create(**params), attempt, time.perf_counter() - t0
-            except Exception as e:
-                if self._drop_top_k(e, params):
-                    continue
-                wait = self._after_failure(e, attempt)
-                attempt += 1
-                time.sleep(wait)
-
     def _ask(self, request: PolicyRequest) -> PolicyReply:
         prepared, params = self._prepare(request)
-        completion, retries, latency = self._create(params)
+        completion, retries, latency = self.http.create(params)
         return self._reply(completion, prepared, retries, latency, params)
 
     def _ask_many(self, request: PolicyRequest, n: int, sampling: SamplingParams | None) -> list[PolicyReply]:
         prepared, params = self._prepare(request, n, sampling)
-        completion, retries, latency = self._create(params)
+        completion, retries, latency = self.http.create(params)
         choices = list(getattr(completion, "choices", None) or [])
         return [self._reply(completion, prepared, retries, latency, params, i) for i in range(len(choices))]
 
     async def _aask(self, request: PolicyRequest) -> PolicyReply:
         prepared, params = self._prepare(request)
-        client = self._async_client()
-        t0 = time.perf_counter()
-        attempt = 0
-        while True:
-            try:
-                completion = await client.chat.completions.create(**params)
-                break
-            except Exception as e:
-                if self._drop_top_k(e, params):
-                    continue
-                wait = self._after_failure(e, attempt)
-                attempt += 1
-                await asyncio.sleep(wait)
-        return self._reply(completion, prepared, attempt, time.perf_counter() - t0, params)
-
-    def _drop_top_k(self, error: Exception, params: dict[str, Any]) -> bool:
-        """Take ``top_k`` out of a request a server refused because of it; return True to send it again.
-
-        Servers outside vLLM/SGLang (hosted APIs) may answer HTTP 400 to the unknown field. Then it is left out of
-        this and every later request of this policy, with a warning and a note in each reply's meta.
-        """
-        import openai
-
-        extra = params.get("extra_body") or {}
-        if not (isinstance(error, openai.APIStatusError) and error.status_code in (400, 422) and "top_k" in extra):
-            return False
-        if "top_k" not in _body(error):
-            return False
-        self._top_k_refused = True
-        log.warning("the policy server at %s refused top_k (%s); sending requests without it", self.base_url,
-                    _body(error))  # fmt: skip
-        extra = {k: v for k, v in extra.items() if k != "top_k"}
-        if extra:
-            params["extra_body"] = extra
-        else:
-            params.pop("extra_body", None)
-        return True
-
-    def _after_failure(self, error: Exception, attempt: int) -> float:
-        """Return how long to wait before retrying ``error``, or raise a `BackendError` if it is final."""
-        import openai
-
-        if isinstance(error, openai.APIStatusError):
-            status = error.status_code
-            if status not in RETRY_STATUSES and status < 500:
-                raise BackendError(self._status_message(error)) from error
-            if attempt >= self.max_retries:
-                raise BackendError(
-                    f"the policy server at {self.base_url} kept failing: HTTP {status} after "
-                    f"{attempt + 1} attempts ({_body(error)}); check the server's log, or raise --max-retries"
-                ) from error
-            return self._backoff(attempt, _retry_after(error))
-        if isinstance(error, openai.APIConnectionError):
-            if attempt >= self.max_retries:
-                what = "timed out" if isinstance(error, openai.APITimeoutError) else "could not be reached"
-                raise BackendError(
-                    f"the policy server at {self.base_url} {what} after {attempt + 1} attempts "
-                    f"(timeout {self.timeout:g} s): {str(error).rstrip('.')}. "
-                    "Is the server up (e.g. `vllm serve MODEL`)? "
-                    "Point --base-url (or SOCIO_OPENAI_BASE_URL) at its /v1 root, or raise the timeout"
-                ) from error
-            return self._backoff(attempt, None)
-        if isinstance(error, openai.OpenAIError):
-            raise BackendError(f"the policy server at {self.base_url} gave an unusable answer: {error}") from error
-        raise error
-
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        wait = min(self.backoff_s * (2**attempt), self.max_backoff_s)
-        if retry_after is not None:
-            wait = min(max(wait, retry_after), self.max_backoff_s)
-        return wait
-
-    def _status_message(self, error: Any) -> str:
-        status = error.status_code
-        hint = {
-            400: "the server refused the request; check that it serves a vision model that accepts 2 images "
-            "(vLLM: --limit-mm-per-prompt '{\"image\": 2}') and that max_tokens fits its context",
-            401: "the API key was refused; set OPENAI_API_KEY",
-            403: "the API key may not use this model; check OPENAI_API_KEY and the model name",
-            404: f"no such model or endpoint; check the model name ({self.model!r}, see GET {self.base_url}/models) "
-            "and that --base-url ends with /v1",
-        }.get(status, "check the request and the server's log")
-        return f"the policy server at {self.base_url} answered HTTP {status}: {_body(error)}; {hint}"
+        completion, retries, latency = await self.http.acreate(params)
+        return self._reply(completion, prepared, retries, latency, params)
 
     def _reply(
         self,
@@ -345,7 +240,7 @@ class OpenAIPolicy:
             sent_hw=list(prepared.sent_hw),
             sampling=sampling,
             notes=[f"top_k={self.sampling.top_k} not sent: the server refused the field"]
-            if self._top_k_refused and self.sampling.top_k is not None
+            if self.http.top_k_refused and self.sampling.top_k is not None
             else None,
         )
         return PolicyReply(
@@ -354,45 +249,16 @@ class OpenAIPolicy:
 
     # -- clients ------------------------------------------------------------------------------------
 
-    def _sync_client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                openai = _openai()
-                self._client = openai.OpenAI(
-                    base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0
-                )
-            return self._client
-
-    def _async_client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._async_clients.get(loop)
-            if client is None:
-                openai = _openai()
-                client = openai.AsyncOpenAI(
-                    base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0
-                )
-                self._async_clients[loop] = client
-            return client
-
     def close(self) -> None:
         """Close the synchronous HTTP client (the policy stays usable: the next call makes a new one).
 
         Async clients belong to their event loops: close them with `aclose` from inside the loop.
         """
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-            self._client = None
+        self.http.close()
 
     async def aclose(self) -> None:
         """Close the async client of the running event loop (and the sync client)."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._async_clients.pop(loop, None)
-        if client is not None:
-            await client.close()
-        self.close()
+        await self.http.aclose()
 
 
 def _reasoning(message: Any) -> str | None:
@@ -410,28 +276,3 @@ def _int_or_none(v: Any) -> int | None:
 
 def _str_or_none(v: Any) -> str | None:
     return v if isinstance(v, str) else None
-
-
-def _openai() -> Any:
-    import openai
-
-    return openai
-
-
-def _body(error: Any) -> str:
-    body = getattr(error, "body", None)
-    if body is None:
-        try:
-            body = error.response.text
-        except Exception:
-            body = str(error)
-    text = str(body)
-    return text if len(text) <= 500 else text[:500] + "..."
-
-
-def _retry_after(error: Any) -> float | None:
-    try:
-        value = error.response.headers.get("retry-after")
-        return float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None

@@ -57,7 +57,10 @@ class MapPolicy(BasePolicy):
             return self._reply(format_answer([], think), t0)
         target, matches = self._read(scene, request.query)
         if target.level == "unknown":
-            return self._reply(format_answer([], f"The query {request.query!r} names nothing I know."), t0)
+            think = (f"The query {request.query!r} names nothing I know: no name, class or function in the map "
+                     "layers matches it. Name a place or a kind of place the layers hold, or use a vision-language "
+                     "policy (--policy openai).")  # fmt: skip
+            return self._reply(format_answer([], think), t0)
         candidates = propose(scene, target, matches, self._blocks)
         lines = [f"The query reads as {target.describe()}.",
                  f"The map has {len(matches)} matching feature(s)."]  # fmt: skip

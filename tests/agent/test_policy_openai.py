@@ -181,7 +181,7 @@ class TestRetries:
     def test_repeated_timeouts_raise_backend_error(self, openai_server):
         server = openai_server([ANSWER])
         server.stall(seconds=30.0, times=5)
-        with pytest.raises(BackendError, match="timed out after 2 attempts"):
+        with pytest.raises(BackendError, match=r"timed out after 2 attempts: no answer within --timeout 0\.2 s"):
             _policy(server, timeout=0.2, max_retries=1).localize(_localize(_scene(64, 64)))
 
     def test_dead_server_raises_backend_error_naming_the_fix(self):
@@ -313,3 +313,34 @@ class TestGroupCall:
         assert len(replies) == 3 and [b.get("n", 1) for b in server.chat_bodies] == [3, 2, 1]
         with pytest.raises(InputError, match="n >= 1"):
             _policy(server).sample(_localize(_scene(64, 64)), 0)
+
+
+class TestBrokenServers:
+    """A server that answers, but not a chat completion, is a broken backend (BackendError), never a format failure."""
+
+    @pytest.mark.parametrize(("raw", "ctype", "says"), [
+        (b"<html><body>502 Bad Gateway</body></html>", "text/html", "Content-Type 'text/html'"),
+        (b"<html>proxy login</html>", "application/json", "not valid JSON"),
+        (b'{"object": "error", "detail": "nope"}', "application/json", "no 'choices' list"),
+    ])  # fmt: skip
+    def test_a_200_that_is_not_a_completion_fails_at_once(self, openai_server, raw, ctype, says):
+        server = openai_server([ANSWER])
+        server.garble(raw, content_type=ctype)
+        with pytest.raises(BackendError, match=says) as err:
+            _policy(server).localize(_localize(_scene(64, 64)))
+        assert server.base_url in str(err.value) and "--base-url" in str(err.value)
+        assert len(server.chat_requests) == 1  # not retried: it is not transient
+
+    def test_a_cut_off_answer_is_retried_then_named(self, openai_server):
+        server = openai_server([ANSWER])
+        body = json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode()
+        server.garble(body, truncate=True, times=5)
+        with pytest.raises(BackendError, match="closed the connection before the answer was complete, after 2"):
+            _policy(server, max_retries=1).localize(_localize(_scene(64, 64)))
+        assert len(server.chat_requests) == 2
+
+    def test_async_path_checks_too(self, openai_server):
+        server = openai_server([ANSWER])
+        server.garble(b"oops", content_type="text/plain")
+        with pytest.raises(BackendError, match="Content-Type 'text/plain'"):
+            asyncio.run(_policy(server).alocalize(_localize(_scene(64, 64))))

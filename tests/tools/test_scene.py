@@ -129,3 +129,31 @@ def test_lon_lat_layers_on_a_plain_image_are_refused(tmp_path, images):
     (tmp_path / "px.geojson").write_text(json.dumps(layers))
     (feature,) = load_scene(sat_p, map_p, tmp_path / "px.geojson").layers
     assert (feature.geometry.x, feature.geometry.y) == (30, 20)
+
+
+def test_lon_lat_layers_that_would_land_inside_as_pixels_are_refused(tmp_path, images):
+    """Lon/lat of a real place (24.9 E, 60.2 N) is inside a 80x64 image when misread as pixels: refused."""
+    sat_p, map_p, _ = images
+    pts = [[24.9384, 60.1699], [24.9412, 60.1720]]
+    feats = [{"type": "Feature", "properties": {"name": f"school {i}", "class": "school"},
+              "geometry": {"type": "Point", "coordinates": c}} for i, c in enumerate(pts)]  # fmt: skip
+    for k, fc in enumerate(({"type": "FeatureCollection", "features": feats}, {"type": "FeatureCollection",
+                                                                                "features": feats[:1]})):  # fmt: skip
+        (tmp_path / f"ll{k}.geojson").write_text(json.dumps(fc))
+        with pytest.raises(InputError, match=r"is in lon/lat .* but the satellite image has no georeferencing"):
+            load_scene(sat_p, map_p, tmp_path / f"ll{k}.geojson")
+
+
+def test_georeferenced_layers_that_miss_the_image_give_both_extents(tmp_path):
+    from tests.fixtures.synthcity import synth_sample
+    from tools.raster_io import write_geotiff
+
+    sample = synth_sample(size=128)
+    write_geotiff(tmp_path / "sat.tif", sample.scene.sat, sample.scene.georef)
+    Image.fromarray(sample.scene.map).save(tmp_path / "map.png")
+    far = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "x"},
+           "geometry": {"type": "Point", "coordinates": [24.9384, 60.1699]}}]}  # fmt: skip
+    (tmp_path / "far.geojson").write_text(json.dumps(far))
+    with pytest.raises(InputError, match=r"overlaps the satellite image: the layers cover x 24\.93840.*EPSG:4326.*"
+                       r"the image x .*EPSG:326"):  # fmt: skip
+        load_scene(tmp_path / "sat.tif", tmp_path / "map.png", tmp_path / "far.geojson")
