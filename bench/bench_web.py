@@ -11,7 +11,7 @@ page, types its question and submits it, `--repeats` times per scene. The page m
 
 The first question of the process is reported apart (it pays the lazy imports). Medians and p90 over the rest.
 
-Run: .venv/bin/python bench/bench_web.py [--scenes 4] [--repeats 5] [--size 768]
+Run: .venv/bin/python bench/bench_web.py [--scenes 4] [--repeats 5] [--size 768] [--mode segment|ask|auto]
 """
 
 from __future__ import annotations
@@ -64,6 +64,13 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=4, help="SynthCity test scenes")
     ap.add_argument("--repeats", type=int, default=5, help="questions per scene")
     ap.add_argument("--size", type=int, default=768, help="scene size in pixels")
+    ap.add_argument(
+        "--mode",
+        default="segment",
+        choices=["segment", "ask", "auto"],
+        help="segment: the two-stage agent every time; ask/auto: the spatial planner (entity sets are "
+        "segmented once per scene and phrase, so repeats are answered from them)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
     chromium = shutil.which("chromium")
@@ -96,6 +103,7 @@ def main() -> None:
                                            timeout=120_000)  # fmt: skip
                     for _ in range(args.repeats):
                         asked = page.evaluate("socio.asked")
+                        page.select_option("#mode", args.mode)
                         page.fill("#question", questions[scene])
                         page.click("#ask")
                         page.wait_for_function(f"socio.asked > {asked} || socio.status === 'error'", timeout=120_000)
@@ -117,13 +125,14 @@ def main() -> None:
     summary = {k: {"median": statistics.median(r[k] for r in rows), "p90": pct([r[k] for r in rows], 0.9)}
                for k in ("total_ms", "request_ms", "server_ms", "draw_ms")}  # fmt: skip
     overhead = [r["total_ms"] - r["server_ms"] for r in rows]
-    report = {"machine": machine(), "scenes": len(scenes), "size": args.size, "questions": len(rows) + 1,
+    report = {"machine": machine(), "mode": args.mode, "scenes": len(scenes), "size": args.size,
+              "questions": len(rows) + 1,
               "page_load_s": page_load_s, "first_question": first, "summary": summary,
               "outside_server_ms_median": statistics.median(overhead),
               "features_drawn_median": statistics.median(r["features"] for r in rows)}  # fmt: skip
     print(f"bench_web: {machine()}")
-    print(f"  {len(scenes)} SynthCity scenes {args.size}x{args.size}, {len(rows) + 1} questions; page load "
-          f"{page_load_s:.2f} s; first question {first['total_ms']:.0f} ms (lazy imports)")  # fmt: skip
+    print(f"  mode {args.mode}, {len(scenes)} SynthCity scenes {args.size}x{args.size}, {len(rows) + 1} questions; "
+          f"page load {page_load_s:.2f} s; first question {first['total_ms']:.0f} ms (lazy imports)")  # fmt: skip
     for k, v in summary.items():
         print(f"  {k:<11} median {v['median']:8.1f} ms   p90 {v['p90']:8.1f} ms")
     print(f"  outside the server's own work (HTTP, JSON, drawing): median {report['outside_server_ms_median']:.1f} ms;"

@@ -37,6 +37,20 @@ def synth_command(
     ] = False,
 ) -> None:
     """Generate a SynthCity split (tiles, maps, layers, masks, queries), or with --city one city of any size."""
+    from tools.outdir import check_location, write_failure
+
+    check_location(out)  # a file, a read-only or full disk: refused before anything is generated
+    try:
+        _synth(out, split, n, seed, size, gsd, formats, city)
+    except OSError as e:  # a disk that fills up (or a file-size limit) part way: exit 2, finished samples kept
+        from tools.outdir import WRITE_ERRNOS
+
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        raise write_failure(e, out) from e
+
+
+def _synth(out: Path, split: str, n: int, seed: int, size: int, gsd: float, formats: str, city: bool) -> None:
     from rich.console import Console
 
     from evals.progress import progress_bar

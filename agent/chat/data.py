@@ -70,6 +70,10 @@ class ChatData:
         """The distinct feature names the data holds (the planner reads names against them)."""
         return sorted({str(n) for n in self.features["name"].dropna()})
 
+    def use_backends(self, built: Any) -> None:
+        """Segment with backends already built (`agent.backends.Backends`): a server shares its one segmenter."""
+        self._built = built
+
     def entity_set(self, level: str, key: str, phrase: str) -> gpd.GeoDataFrame:
         """Return the features of an entity set (see the module docstring), in ``crs``, indexed by ``fid``."""
         if self.scene is not None:

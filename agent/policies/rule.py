@@ -53,7 +53,7 @@ class MapPolicy(BasePolicy):
         scene = request.scene
         if not scene.layers:
             think = ("The scene has no map layers, so the map policy cannot read the map. "
-                     "Pass vector layers (--layers) or use a vision-language policy.")  # fmt: skip
+                     "Pass vector layers (socio segment --layers) or use a vision-language policy.")  # fmt: skip
             return self._reply(format_answer([], think), t0)
         target, matches = self._read(scene, request.query)
         if target.level == "unknown":

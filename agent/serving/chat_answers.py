@@ -38,6 +38,17 @@ def load_chat_data(folder: Path, backend: BackendConfig) -> Any:
     return load_scene_folder(folder, backend)
 
 
+def load_raster_data(raster: Path, vectors: Path, backend: BackendConfig) -> Any:
+    """Load a GeoTIFF and its vector layers as chat data; its ``scene`` is what the map shows and segmentation reads.
+
+    Raises:
+        InputError: a file is unreadable, the raster has no CRS or is over 4096 px a side.
+    """
+    from agent.chat import load_raster
+
+    return load_raster(raster, vectors, backend)
+
+
 def _trace(answer: Any, planner_s: float, execute_s: float) -> dict[str, Any]:
     stages = [{"stage": f"{c.level} {c.key!r}", "instances": c.count, "ok": True} for c in answer.entity_counts]
     return {

@@ -42,9 +42,26 @@ def view_of(georef: GeoRef | None) -> View:
     return "lonlat" if georef is not None else "pixels"
 
 
-def image_layer(image: np.ndarray, georef: GeoRef | None) -> ImageLayer:
-    """Return an (H, W, 3) uint8 image as the map layer of its view (see the module docstring)."""
+MAX_LAYER_SIDE = 2048
+"""Images larger than this a side are shown downsampled (a raster's footprint)."""
+
+
+def image_layer(image: np.ndarray, georef: GeoRef | None, max_side: int = MAX_LAYER_SIDE) -> ImageLayer:
+    """Return an (H, W, 3) uint8 image as the map layer of its view (see the module docstring).
+
+    An image over ``max_side`` pixels a side is shown downsampled; its bounds stay those of the whole image.
+    """
+    from affine import Affine
+
+    from tools.images import resize_rgb
+
     h, w = image.shape[:2]
+    scale = max(h, w) / max_side
+    if scale > 1:
+        image = resize_rgb(image, (max(1, round(h / scale)), max(1, round(w / scale))))
+        if georef is not None:
+            sy, sx = h / image.shape[0], w / image.shape[1]
+            georef = GeoRef(crs=georef.crs, transform=georef.transform * Affine.scale(sx, sy), ground_m=georef.ground_m)
     if georef is None:
         return ImageLayer(png_bytes(image), (0.0, 0.0, float(w), float(h)))
     return _warped_layer(image, georef)

@@ -23,15 +23,17 @@ class Health(BaseModel):
 
 
 class SceneEntry(BaseModel):
-    """A scene folder found under the allowed roots."""
+    """A scene folder, or a raster with vector layers beside it, found under the allowed roots."""
 
-    path: str = Field(description="the folder, as the server sees it")
+    kind: Literal["scene", "raster"] = "scene"
+    path: str = Field(description="the scene folder, or the raster (GeoTIFF), as the server sees it")
+    vectors: str | None = Field(None, description="raster: the vector layers beside it")
     name: str
     georeferenced: bool
 
 
 class SceneList(BaseModel):
-    """Scene folders under the allowed roots (a bounded scan)."""
+    """Scene folders and rasters under the allowed roots (a bounded scan)."""
 
     roots: list[str]
     scenes: list[SceneEntry]
@@ -61,8 +63,17 @@ class SceneFiles(BaseModel):
                                description="vector layers (GeoJSON, GeoPackage)")  # fmt: skip
 
 
-LoadSceneRequest = SceneFolder | SceneFiles
-"""What POST /api/scenes takes: a scene folder, or the scene's files."""
+class SceneRaster(BaseModel):
+    """Load a GeoTIFF and vector layers: the map is rendered from the layers (as `socio segment --raster` does)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    raster: str = Field(max_length=4096, pattern=PATH_PATTERN, description="GeoTIFF with a CRS, at most 4096 px a side")
+    vectors: str = Field(max_length=4096, pattern=PATH_PATTERN, description="map vectors: .osm.pbf, GPKG, GeoJSON")
+
+
+LoadSceneRequest = SceneFolder | SceneFiles | SceneRaster
+"""What POST /api/scenes takes: a scene folder, the scene's files, or a raster with its vector layers."""
 
 
 class SceneInfo(BaseModel):
@@ -70,6 +81,7 @@ class SceneInfo(BaseModel):
 
     scene_id: str
     name: str
+    kind: Literal["scene", "raster"] = "scene"
     width: int
     height: int
     view: View = Field(description="lonlat: georeferenced, drawn in lon/lat; pixels: drawn in image pixels")

@@ -21,13 +21,23 @@ from agent.backends import BackendConfig, Backends
 from agent.serving.answers import AnswerRecord, from_segmentation
 from agent.serving.display import ImageLayer, image_layer, view_of
 from agent.serving.limits import CancelToken, ServeLimits
-from agent.serving.models import AskRequest, LoadSceneRequest, SceneEntry, SceneFolder, SceneInfo, SceneList
+from agent.serving.models import (
+    AskRequest,
+    LoadSceneRequest,
+    SceneEntry,
+    SceneFolder,
+    SceneInfo,
+    SceneList,
+    SceneRaster,
+)
 from tools.errors import InputError
 from tools.scene import Scene
 from tools.scene_store import SceneStore
 
 SAT_NAMES = ("sat.tif", "sat.tiff", "sat.png", "sat.jpg")
 LAYER_NAMES = ("layers.geojson", "layers.gpkg")
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".osm.pbf")
+"""Vector files that make a GeoTIFF beside them a raster to ask about (``truth*`` files are not map layers)."""
 SCAN_DEPTH = 4
 """Folder levels under each root that the scene list looks through."""
 SCAN_LIMIT = 200
@@ -51,6 +61,22 @@ class LoadedScene:
     layers: dict[str, ImageLayer]
     folder: Path | None = None
     chat: Any = None
+    kind: str = "scene"
+
+
+def _rasters(folder: Path) -> list[SceneEntry]:
+    """Return the GeoTIFFs of a folder that have vector layers beside them (``layers.*`` first)."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+    except OSError:
+        return []
+    vectors = [p for p in files if p.name.lower().endswith(VECTOR_SUFFIXES) and not p.name.startswith("truth")]
+    vectors.sort(key=lambda p: (not p.name.startswith("layers"), p.name))
+    if not vectors:
+        return []
+    return [SceneEntry(kind="raster", path=str(p), vectors=str(vectors[0]), name=f"{folder.name}/{p.name}",
+                       georeferenced=True)
+            for p in files if p.suffix.lower() in (".tif", ".tiff")]  # fmt: skip
 
 
 class Workspace:
@@ -89,6 +115,8 @@ class Workspace:
                 if (d / "map.png").is_file() and any((d / n).is_file() for n in SAT_NAMES):
                     geo = (d / "sat.tif").is_file() or (d / "sat.tiff").is_file()
                     found.append(SceneEntry(path=str(d), name=d.name, georeferenced=geo))
+                else:
+                    found += _rasters(d)
                 if depth < SCAN_DEPTH:  # a symlinked folder that leads out of the roots is not followed
                     stack += [(c, depth + 1) for c in reversed(children) if c.resolve().is_relative_to(root)]
         return SceneList(roots=[str(r) for r in self.limits.roots], scenes=found, truncated=truncated)
@@ -114,6 +142,8 @@ class Workspace:
         from tools.load_scene import LoadSceneInput
         from tools.registry import REGISTRY
 
+        if isinstance(req, SceneRaster):
+            return self._load_raster(req, cancel)
         folder = None
         if isinstance(req, SceneFolder):
             sat, map_path, layers, name = self._folder_files(req.path)
@@ -138,6 +168,32 @@ class Workspace:
                 self._scenes.popitem(last=False)
             return self.info(scene.scene_id)
 
+    def _load_raster(self, req: SceneRaster, cancel: CancelToken | None) -> SceneInfo:
+        """Load a raster and its vector layers as chat data (`agent.chat.load_raster`) and show its footprint."""
+        from agent.serving.chat_answers import load_raster_data
+        from tools.load_scene import content_id
+
+        raster = self.ctx.resolve_image(req.raster, "raster")
+        vectors = self.ctx.resolve_path(req.vectors, "vectors file")
+        with self._lock:
+            if cancel is not None:
+                cancel.check()
+            data = load_raster_data(raster, vectors, self.config)
+            data.use_backends(self.backends)  # one segmenter for the whole server
+            scene = data.scene
+            scene.scene_id = content_id(scene)
+            if scene.scene_id not in self._scenes:
+                if cancel is not None:
+                    cancel.check()
+                layers_png = {"sat": image_layer(scene.sat, scene.georef), "map": image_layer(scene.map, scene.georef)}
+                self._scenes[scene.scene_id] = LoadedScene(scene, f"{raster.parent.name}/{raster.name}", layers_png,
+                                                           chat=data, kind="raster")  # fmt: skip
+                self.store.put(scene)
+            self._scenes.move_to_end(scene.scene_id)
+            while len(self._scenes) > MAX_SCENES:
+                self._scenes.popitem(last=False)
+            return self.info(scene.scene_id)
+
     def _scene(self, scene_id: str) -> LoadedScene:
         loaded = self._scenes.get(scene_id)
         if loaded is None:
@@ -149,7 +205,8 @@ class Workspace:
         loaded = self._scene(scene_id)
         s = loaded.scene
         h, w = s.hw
-        return SceneInfo(scene_id=s.scene_id, name=loaded.name, width=w, height=h, view=view_of(s.georef),
+        return SceneInfo(scene_id=s.scene_id, name=loaded.name, kind=loaded.kind, width=w, height=h,  # type: ignore[arg-type]
+                         view=view_of(s.georef),
                          crs=s.georef.crs if s.georef else None, bounds=list(loaded.layers["sat"].bounds),
                          layers={k: f"/api/scenes/{s.scene_id}/layers/{k}" for k in loaded.layers},
                          layer_features=len(s.layers))  # fmt: skip
@@ -201,7 +258,7 @@ class Workspace:
             if scene.scene_id not in self.store:
                 self.store.put(scene)
             record, note = None, None
-            chat_ok = loaded.folder is not None and scene.georef is not None
+            chat_ok = (loaded.folder is not None or loaded.chat is not None) and scene.georef is not None
             if req.mode == "ask" or (req.mode == "auto" and self.chat_available and chat_ok):
                 record, note = self._ask_chat(answer_id, loaded, question, fallback=req.mode == "auto")
             if record is None:
@@ -218,11 +275,12 @@ class Workspace:
         """Answer with the chat planner; with ``fallback``, a question it cannot read is left to segmentation."""
         from agent.serving.chat_answers import PlannerRefusalError, from_chat, load_chat_data
 
-        if loaded.folder is None:
+        if loaded.chat is None and loaded.folder is None:
             raise InputError("spatial questions read a scene folder: load the scene by its folder (path), or use "
                              "mode segment")  # fmt: skip
         if loaded.chat is None:
             loaded.chat = load_chat_data(loaded.folder, self.config)
+            loaded.chat.use_backends(self.backends)  # one segmenter for the whole server
         try:
             return from_chat(answer_id, loaded.scene.scene_id, question, loaded.chat), None
         except PlannerRefusalError as e:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -70,16 +69,13 @@ def is_complete(sample_dir: Path) -> bool:
 
 
 def write_raw(files: dict[str, bytes], sample_dir: Path) -> None:
-    """Write a sample's files into a temporary folder beside ``sample_dir``, then rename it into place."""
-    tmp = sample_dir.parent / f".tmp-{sample_dir.name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    for name, data in files.items():
-        (tmp / name).write_bytes(data)
-    if sample_dir.exists():  # an incomplete folder from an older layout; a complete one is never rewritten
-        shutil.rmtree(sample_dir)
-    os.replace(tmp, sample_dir)
+    """Write a sample's folder whole (`tools.outdir.OutputDir`: staged beside it, then swapped in).
+
+    An incomplete folder of an older layout is replaced; a complete one is never rewritten.
+    """
+    from tools.outdir import OutputDir
+
+    OutputDir(sample_dir, flag="--out").write_files(files)
 
 
 @dataclass

@@ -80,7 +80,8 @@ function showScene(info) {
   socio.scene = info;
   socio.drawn = 0;
   const crs = info.crs ? `${info.crs}, shown in lon/lat` : "no georeferencing, shown in image pixels";
-  $("scene-info").textContent = `${info.name}: ${info.width}x${info.height} px (${crs}); ${info.layer_features} map features`;
+  const what = info.kind === "raster" ? "raster footprint, map rendered from its vectors; " : "";
+  $("scene-info").textContent = `${info.name}: ${info.width}x${info.height} px (${what}${crs}); ${info.layer_features} map features`;
 }
 
 function fmt(value, digits) {
@@ -144,17 +145,29 @@ async function loadScene(request) {
   }
 }
 
+let entries = [];
+
+function requestFor(entry) {
+  return entry.kind === "raster" ? { raster: entry.path, vectors: entry.vectors } : { path: entry.path };
+}
+
 async function listScenes() {
   const list = await api("/api/scenes");
+  entries = list.scenes;
   const select = $("scene-select");
   select.replaceChildren();
   for (const s of list.scenes) {
     const o = document.createElement("option");
     o.value = s.path;
-    o.textContent = `${s.name}${s.georeferenced ? "" : " (pixels)"}`;
+    o.textContent = `${s.name}${s.kind === "raster" ? " (raster)" : s.georeferenced ? "" : " (pixels)"}`;
     select.appendChild(o);
   }
   return list;
+}
+
+function requestForPath(path) {
+  const entry = entries.find((e) => e.path === path);
+  return entry ? requestFor(entry) : { path };
 }
 
 // -- questions -----------------------------------------------------------------------------------------
@@ -238,7 +251,7 @@ async function start() {
     $("backend").textContent = `${health.policy} + ${health.segmenter}${health.chat ? ", chat" : ""}`;
     const list = await listScenes();
     const first = new URLSearchParams(location.search).get("scene") || (list.scenes[0] && list.scenes[0].path);
-    if (first) await loadScene({ path: first });
+    if (first) await loadScene(requestForPath(first));
     else setStatus("ready");
   } catch (e) {
     fail(e);
@@ -247,7 +260,7 @@ async function start() {
 
 $("scene-load").addEventListener("click", () => {
   const path = $("scene-path").value.trim() || $("scene-select").value;
-  if (path) loadScene({ path });
+  if (path) loadScene(requestForPath(path));
 });
 $("ask-form").addEventListener("submit", (ev) => {
   ev.preventDefault();

@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from tests.fixtures.web_serve import ROOT, scene_queries, socio_serve, write_scene_folders
+from tests.fixtures.web_serve import CITY_QUESTION, ROOT, scene_queries, socio_serve, write_city, write_scene_folders
 
 TOKEN = "api-test-token-5678"
 
@@ -18,13 +18,14 @@ def tree(tmp_path_factory):
     """Scenes under a root, one scene outside it, and the ways out: a symlinked folder and a symlinked file."""
     base = tmp_path_factory.mktemp("web-api")
     scenes = write_scene_folders(base / "root")
+    city = write_city(base / "root")
     outside = write_scene_folders(base / "outside")["pixels"]
     (base / "root" / "link-out").symlink_to(outside, target_is_directory=True)
     sneaky = base / "root" / "sneaky"
     sneaky.mkdir()
     (sneaky / "map.png").write_bytes((scenes["pixels"] / "map.png").read_bytes())
     (sneaky / "sat.png").symlink_to(outside / "sat.png")
-    return {"root": base / "root", "outside": outside, "sneaky": sneaky, "out": base / "out", **scenes}
+    return {"root": base / "root", "outside": outside, "sneaky": sneaky, "out": base / "out", **scenes, **city}
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,25 @@ def test_a_scene_without_georeferencing_is_segmented(client, tree):
     assert answer["mode"] == "segment" and answer["view"] == "pixels" and answer["count"] >= 1
     r = client.post("/api/ask", json={"scene_id": sid, "question": RELATION, "mode": "ask"})
     assert r.status_code == 400 and "no georeferencing" in r.json()["error"]
+
+
+def test_a_raster_with_vectors_shows_its_footprint_and_answers_both_ways(client, tree):
+    listed = [s for s in client.get("/api/scenes").json()["scenes"] if s["kind"] == "raster"]
+    assert [(s["path"], s["vectors"]) for s in listed] == [(str(tree["raster"]), str(tree["vectors"]))]
+    info = client.post("/api/scenes", json={"raster": listed[0]["path"], "vectors": listed[0]["vectors"]}).json()
+    assert info["kind"] == "raster" and info["view"] == "lonlat" and (info["width"], info["height"]) == (1024, 1024)
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    with rasterio.open(tree["raster"]) as src:  # the footprint is the raster's own bounds in lon/lat
+        want = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    assert max(abs(a - b) for a, b in zip(info["bounds"], want, strict=True)) < 1e-5  # about a metre
+    ask = client.post("/api/ask", json={"scene_id": info["scene_id"], "question": CITY_QUESTION}).json()
+    assert ask["mode"] == "ask" and ask["count"] >= 1
+    assert all(f["properties"]["class"] == "factory" and f["properties"]["distance_m"] <= 400
+               for f in ask["features"]["features"])  # fmt: skip
+    seg = client.post("/api/ask", json={"scene_id": info["scene_id"], "question": "kindergartens", "mode": "segment"})
+    assert seg.status_code == 200 and seg.json()["count"] >= 1 and seg.json()["view"] == "lonlat"
 
 
 @pytest.mark.parametrize("way_out", ["dotdot", "absolute", "symlinked folder", "symlinked file", "url"])

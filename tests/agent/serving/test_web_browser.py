@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures.web_serve import scene_queries, socio_serve, write_scene_folders
+from tests.fixtures.web_serve import CITY_QUESTION, scene_queries, socio_serve, write_city, write_scene_folders
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: make test installs it")
@@ -24,7 +24,8 @@ TOKEN = "browser-test-token-1234"
 
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory):
-    return write_scene_folders(tmp_path_factory.mktemp("web-scenes"))
+    base = tmp_path_factory.mktemp("web-scenes")
+    return {**write_scene_folders(base), **write_city(base)}
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +183,23 @@ def test_a_spatial_question_shows_its_distances_and_plan(page, server, scenes):
     assert plan["query"] == "residential compounds within 500 m of a school"
 
 
+def test_a_raster_footprint_with_the_answer_drawn_over_it(page, server, scenes, tmp_path):
+    page.goto(server.url)
+    page.wait_for_function("socio.status === 'ready'", timeout=60_000)
+    page.select_option("#scene-select", str(scenes["raster"]))
+    page.click("#scene-load")
+    page.wait_for_function("socio.status === 'ready' && socio.scene.kind === 'raster'", timeout=60_000)
+    info = page.evaluate("socio.scene")
+    state = _ask(page, CITY_QUESTION)
+    feats = state["answer"]["features"]["features"]
+    assert state["drawn"] == len(feats) >= 1
+    img, paths = _rects(page)
+    for feat, rect in zip(feats, paths, strict=True):
+        assert np.abs(_relative(rect, img) - _expected_lonlat(feat, info["bounds"])).max() < 0.02
+    page.screenshot(path=str(tmp_path / "raster.png"))
+    assert _orange_pixels(tmp_path / "raster.png", paths[0]) > 20
+
+
 def test_the_trace_and_the_downloads_of_the_last_answer(page, server, scenes):
     page.goto(f"{server.url}?scene={scenes['lonlat']}")
     page.wait_for_function("socio.status === 'ready'", timeout=60_000)
@@ -200,7 +218,7 @@ def test_the_trace_and_the_downloads_of_the_last_answer(page, server, scenes):
     assert gpkg.body()[:16] == b"SQLite format 3\x00"
 
 
-def test_with_a_token_the_page_needs_it_once_then_keeps_it(browser, root, tmp_path):
+def test_with_a_token_the_page_needs_it_once_then_keeps_it(browser, root, scenes, tmp_path):
     with socio_serve(root, tmp_path, "--token", TOKEN) as s:
         ctx = browser.new_context()
         try:
@@ -209,6 +227,7 @@ def test_with_a_token_the_page_needs_it_once_then_keeps_it(browser, root, tmp_pa
             assert page.goto(f"{s.url}?token=wrong-token-0000").status == 401
             page.goto(f"{s.url}?token={TOKEN}")
             assert "token" not in page.url  # the token left the address bar for a same-site cookie
+            page.goto(f"{s.url}?scene={scenes['lonlat']}")  # the cookie carries it from now on
             page.wait_for_function("socio.status === 'ready'", timeout=60_000)
             state = _ask(page, scene_queries()["lonlat"])
             assert state["drawn"] >= 1
