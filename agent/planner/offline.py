@@ -14,8 +14,8 @@ Output words: "how many" / "number of" / "count" / "are there any" (count), "how
 D to", "D from", "more than D from", "at least D from", "near" / "close to" / "next to" / "around" (within
 `NEAR_M`), "far from" (beyond it), "inside" / "in" / "within" (no distance), "outside", "intersecting" /
 "overlapping" / "crossing", "nearest to". Units: m, km, mi, ft in their usual spellings; numbers as digits or
-"a" / "one" ... "ten" / "half a". An entity list ("parks and playgrounds", "cafes, bars or pubs") is the union
-of its phrases.
+"a" / "one" ... "ten" / "half a"; "a 5 minute walk" is 400 m (`WALK_M_PER_MIN`). An entity list ("parks and
+playgrounds", "cafes, bars or pubs") is the union of its phrases.
 
 Anything not understood raises `InputError` naming the part ("I could not read 'xyzzy' as a kind of place").
 
@@ -67,7 +67,7 @@ _NUM = (
     r"(?P<num>-?\s?\d+(?:[.,]\d+)?|minus\s+\d+(?:[.,]\d+)?|half an?|a half|an?"
     r"|one|two|three|four|five|six|seven|eight|nine|ten)"
 )
-_DIST = _NUM + r"\s*-?\s*(?P<unit>[a-z]+\.?)"
+_DIST = r"(?:an?\s+(?=\d))?" + _NUM + r"\s*-?\s*(?P<unit>[a-z]+\.?)(?P<walk>(?:'s)?\s+walk(?:ing)?(?:\s+distance)?)?"
 _AWAY = r"(?:\s+away)?"
 
 _RELATIONS: list[tuple[str, str]] = [
@@ -108,9 +108,10 @@ _OUTPUT_PREFIXES: list[tuple[Output, str]] = [
     ("distance", r"(?:how\s+far(?:\s+away)?\s+(?:is|are)|how\s+far|what\s+is\s+the\s+distance\s+(?:from|to)"
                  r"|what's\s+the\s+distance\s+(?:from|to)|distance\s+(?:from|to)|what\s+is\s+the\s+distance|what's\s+the\s+distance"
                  r"|(?:the\s+)?distance)\s+"),
-    ("name", r"(?:what\s+(?:is|are)\s+the\s+names?\s+of|what's\s+the\s+name\s+of|names?\s+of|name|tell\s+me\s+the\s+"
-             r"names?\s+of|(?:which|what)(?:\s+(?:is|are))?)\s+"),
-    ("features", r"(?:show(?:\s+me)?|find(?:\s+me)?|list|where\s+(?:is|are)|give\s+me|get|display|map|highlight|"
+    ("name", r"(?:what\s+(?:is|are)\s+the\s+names?\s+of|what's\s+the\s+name\s+of|what's(?=\s+the\s)"
+             r"|names?\s+of|name|tell\s+me\s+the\s+names?\s+of|(?:which|what)(?:\s+(?:is|are))?)\s+"),
+    ("features", r"(?:i'm\s+looking\s+for|i\s+am\s+looking\s+for|looking\s+for|show(?:\s+me)?|find(?:\s+me)?"
+                 r"|list|where\s+(?:is|are)|give\s+me|get|display|map|highlight|"
                  r"i\s+want|i\s+need|look\s+for|search\s+for|locate|please|can\s+you\s+(?:show|find|list)(?:\s+me)?)\s+"),
 ]  # fmt: skip
 _TRAILING = re.compile(
@@ -181,12 +182,18 @@ def _number(text: str) -> float:
     return float(t.replace(",", "."))
 
 
+WALK_M_PER_MIN = 80.0
+"""A minute's walk, in metres ("within a 5 minute walk of": within 400 m)."""
+
+
 def _distance(m: re.Match[str]) -> tuple[float, str]:
     num, unit = m.group("num"), m.group("unit").rstrip(".")
     value = _number(num)
+    if unit in ("minute", "minutes", "min", "mins") and m.group("walk"):
+        return value * WALK_M_PER_MIN, "m"
     if unit not in UNIT_WORDS:
         raise InputError(f"unknown distance unit {unit!r} in {m.group(0)!r}; give the distance in m, km, mi or ft "
-                         "(e.g. 'within 500 m of')")  # fmt: skip
+                         "(e.g. 'within 500 m of', or 'within a 5 minute walk of')")  # fmt: skip
     return value, UNIT_WORDS[unit]
 
 

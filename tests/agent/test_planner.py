@@ -124,6 +124,12 @@ def test_every_operation_has_a_round_trip():
         ("parks, schools and hospitals", ROOTS["or"], "features"),
         ("parks within 250 feet of hospitals", ROOTS["within-ft"], "features"),
         ("hosptials", Entities(phrase="hosptials", level="class", key="hospital"), "features"),
+        (
+            "I'm looking for schools within a 5 minute walk of parks",
+            Distance(op="within", features=SCHOOLS, reference=PARKS, distance=400, unit="m"),
+            "features",
+        ),
+        ("what's the nearest hospital to Kaisaniemen puisto", Nearest(features=HOSP1, reference=NAMED), "name"),
     ],
 )
 def test_everyday_phrasings(question, expected, output):
@@ -143,6 +149,7 @@ def test_everyday_phrasings(question, expected, output):
         ("the nearest hospital", ["'nearest' needs a place"]),
         ("parks near", ["needs a place after it"]),
         ("(parks near schools", ["unmatched '('"]),
+        ("parks that contain a playground", ["could not read 'parks that contain a playground'"]),
     ],
 )
 def test_what_the_offline_planner_cannot_read_is_named(question, words):

@@ -13,7 +13,9 @@ order `tools.query.reading.interpret_query` uses, against the names the data hol
    then a fuzzy name (score >= 0.8: "Kaisaniemen puistoo"), after the typo so that "resturants" is no
    "BW Restaurants";
 5. **text model**: the bundled MiniLM reads free text (``"where kids learn"``) when sure enough;
-6. otherwise ``unknown``, and the caller says it could not read the phrase.
+6. otherwise ``unknown``, and the caller says it could not read the phrase; also when the phrase names two
+   kinds of place that no rule relates ("parks that contain a playground"): better a clear "I could not read"
+   than a silent guess.
 
 >>> r = read_entity("hospitals"); (r.level, r.key)
 ('class', 'hospital')
@@ -33,7 +35,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from tools.errors import InputError
-from tools.query.levels import infer_level
+from tools.query.levels import infer_level, taxonomy_phrases
 from tools.query.names import NAME_MATCH_THRESHOLD, name_score
 from tools.query.reading import TEXT_MIN_MARGIN, TEXT_MIN_SCORE
 from tools.query.semantic import match_taxonomy
@@ -145,6 +147,8 @@ def read_entity(phrase: str, names: Iterable[str] = (), use_text_model: bool = T
             best_name, best_score = n, s
     if best_name is not None and best_score >= 1.0:
         return EntityReading(phrase, "name", best_name, "name match", best_score)
+    if len(set(taxonomy_phrases(text))) >= 2 and level == "unknown":  # "parks that contain a playground"
+        return EntityReading(phrase, "unknown", None, "several kinds of place in one phrase", 0.0)
     requested = function_request(text)
     cls, function = match_class(text), match_function(text)
     if requested or (function and cls is None):

@@ -105,6 +105,15 @@ def _segment(words: list[str]) -> tuple[list[tuple[PhraseKind, str]], list[int],
     return found, leftover, names_function
 
 
+def taxonomy_phrases(text: str) -> list[tuple[PhraseKind, str]]:
+    """Return the taxonomy phrases a text names, cut greedily left to right (as `infer_level` cuts them).
+
+    >>> taxonomy_phrases("parks that contain a playground")
+    [('class', 'park'), ('class', 'playground')]
+    """
+    return _segment([t.lower() for t in _TOKEN.findall(text)])[0]
+
+
 def _function_of(kind: PhraseKind, key: str) -> str:
     return key if kind == "function" else CLASSES[key].function
 
