@@ -271,7 +271,8 @@ def fuzz_cli(n: int, seed: int) -> dict:
     tree = {p: f for p, f in command_flags(cli.app).items() if p not in SKIP}
     rng = random.Random(seed)
     codes: collections.Counter[str] = collections.Counter()
-    tracebacks, hung = [], 0
+    tracebacks: list[dict] = []
+    hung: list[list[str]] = []
 
     def alarm(*_: object) -> None:
         raise HungError()
@@ -299,7 +300,7 @@ def fuzz_cli(n: int, seed: int) -> dict:
                 except SystemExit as e:
                     codes[str(e.code if isinstance(e.code, int) else (0 if e.code is None else 1))] += 1
                 except HungError:
-                    hung += 1
+                    hung.append(argv)
                 except BaseException as e:
                     tracebacks.append({"argv": argv, "error": f"{type(e).__name__}: {e}"[:300]})
                 finally:
@@ -308,7 +309,8 @@ def fuzz_cli(n: int, seed: int) -> dict:
             os.chdir(here)
     return {"invocations": n, "commands": [" ".join(p) for p in sorted(tree)],
             "exit_codes": dict(sorted(codes.items())),
-            "tracebacks": len(tracebacks), "traceback_examples": tracebacks[:10], "hung_past_120s": hung,
+            "tracebacks": len(tracebacks), "traceback_examples": tracebacks[:10],
+            "hung_past_120s": len(hung), "hung_examples": hung[:5],
             "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
 
 

@@ -75,6 +75,16 @@ def main() -> None:
     ap.add_argument("--selected", default="grpo", choices=("sft", "grpo"), help="model the ablations use")
     ap.add_argument("--val", type=int, default=150, help="val samples for the ablations")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each split's n (a quick look)")
+    ap.add_argument(
+        "--cells",
+        default=None,
+        help="only these cells, comma-separated POLICY:REFINE:SPLIT (e.g. sft+grpo:1:test); default all",
+    )
+    ap.add_argument(
+        "--ablation-list",
+        default="none,shuffle-sat,shuffle-map,no-candidates",
+        help="which input ablations to run with --ablations",
+    )
     args = ap.parse_args()
 
     import torch
@@ -86,23 +96,31 @@ def main() -> None:
     rows = {"map": ["--policy", "map"], "sft": ["--policy", "hf", "--model", args.sft],
             "sft+grpo": ["--policy", "hf", "--model", args.grpo]}  # fmt: skip
     table: dict[str, Any] = {}
+    if (out / "table.json").is_file():
+        table = json.loads((out / "table.json").read_text())
+    wanted = set(args.cells.split(",")) if args.cells else None
     for name, policy in rows.items():
         for refine in (0, 1):
             for split, n in SPLITS.items():
+                if wanted is not None and f"{name}:{refine}:{split}" not in wanted:
+                    continue
                 n = max(1, round(n * args.scale))
-                rep = _eval(out / f"{name}-r{refine}-{split}", data, split, n, policy, refine)
+                rep = _eval(out / f"{name}-r{refine}-{split}-n{n}", data, split, n, policy, refine)
                 table[f"{name}|{refine}|{split}"] = _cell(rep)
+                (out / "table.json").write_text(json.dumps(table, indent=2))
                 print(name, refine, split, _fmt(table[f"{name}|{refine}|{split}"], "giou"), flush=True)
     if args.ablations:
         model = Path(args.grpo if args.selected == "grpo" else args.sft)
-        for ablate in ("none", "shuffle-sat", "shuffle-map", "no-candidates"):
+        for ablate in args.ablation_list.split(","):
             m = model if ablate == "none" else _ablated(model, ablate, out)
-            rep = _eval(out / f"val-{ablate}", data, "val", args.val, ["--policy", "hf", "--model", str(m)], 1)
+            rep = _eval(
+                out / f"val-{ablate}-n{args.val}", data, "val", args.val, ["--policy", "hf", "--model", str(m)], 1
+            )
             table[f"ablate|{ablate}"] = _cell(rep)
             print("ablate", ablate, _fmt(table[f"ablate|{ablate}"], "giou"), flush=True)
-        rep = _eval(out / "val-map", data, "val", args.val, ["--policy", "map"], 1)
+        rep = _eval(out / f"val-map-n{args.val}", data, "val", args.val, ["--policy", "map"], 1)
         table["ablate|map"] = _cell(rep)
-    (out / "table.json").write_text(json.dumps(table, indent=2))
+    (out / "table.json").write_text(json.dumps(dict(sorted(table.items())), indent=2))
     (out / "table.md").write_text(_markdown(table))
     print(_markdown(table))
 

@@ -141,8 +141,8 @@ Use it with `--policy tiny-vlm` (`socio segment`, `socio eval`, `socio demo`) or
 `socio train grpo --init tiny-vlm`.
 
 - Inputs (`socioagent.json`): {json.dumps(card["inputs"])} — the map-layer lookup's output as text (candidate
-  points with name and class, land-use and road-block boxes), the whole-scene view and a zoomed crop around
-  each candidate (the `zoom` tool).
+  points with name and class, land-use and road-block boxes), and the map and satellite images cropped to the
+  window around the candidates (the `zoom` tool), resized to at most {card["inputs"]["crop_px"]} px a side.
 - Data: `{card["data"]}` train split (SynthCity generator, seed {card["seed"]}){limit}; selection on the val split only.
 - Training: SFT {card["sft_epochs"]} epochs, then GRPO {card["grpo_steps"]} steps; budget {card["minutes"]} min,
   wall {card["wall_min"]} min on {card["threads"]} CPU threads. Selected: **{card["selected"]}**.

@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import BaseModel, create_model
 
 from agent.backends import Backends
-from agent.serving.limits import CancelToken, ServeLimits, guard, run_limited
+from agent.serving.limits import CancelToken, ServeLimits, guard, is_loopback, run_limited
 from agent.toolbox import AGENT_REGISTRY, AgentToolContext
 from tools.errors import SocioError
 from tools.files import png_bytes
@@ -167,8 +167,8 @@ def http_app(server: Any, limits: ServeLimits, path: str = "/mcp") -> Any:
     """Return the streamable-HTTP ASGI app of ``server``, wrapped in the body limit and the token check."""
     from mcp.server.transport_security import TransportSecuritySettings
 
-    security = None
-    if limits.token:  # reachable from elsewhere: the token guards it, not the Host header
+    security = None  # on a loopback address the SDK checks the Host and Origin headers (DNS rebinding)
+    if not is_loopback(limits.host):  # reachable from elsewhere under any name: the token guards it (check_bind)
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     app = server.streamable_http_app(streamable_http_path=path, max_request_body_size=limits.max_body_bytes,
                                      host=limits.host, transport_security=security)  # fmt: skip

@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -285,6 +286,9 @@ def test_http_requests_without_the_token_or_too_large_are_refused(http_server):
         r = httpx2.post(http_server, json=body, headers={**headers, **auth}, timeout=30)
         assert r.status_code == 401 and "bearer token" in r.json()["error"]
         assert r.headers["www-authenticate"] == "Bearer"
+    foreign = httpx2.post(http_server, json=body, timeout=30,
+                          headers={**headers, "Authorization": f"Bearer {TOKEN}", "Host": "evil.example"})  # fmt: skip
+    assert foreign.status_code in (403, 421)  # the SDK's DNS-rebinding check on a loopback server
     big = httpx2.post(http_server, content=b"x" * 70_000, timeout=30,
                       headers={**headers, "Authorization": f"Bearer {TOKEN}"})  # fmt: skip
     assert big.status_code == 413 and "--max-body-bytes" in big.json()["error"]
@@ -319,6 +323,13 @@ def test_binding_beyond_localhost_needs_a_token_and_bad_flags_exit_2(served):
         p = subprocess.run(_socio("mcp", "--root", str(served["root"]), "--out", str(served["out"]), *extra),
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
         assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr, (extra, p.stderr)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = subprocess.run(_socio("mcp", "--transport", "http", "--port", port, "--root", str(served["root"])),
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
     missing = subprocess.run(_socio("mcp", "--root", str(served["root"] / "nope")), cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)  # fmt: skip
     assert missing.returncode == 2 and "no such folder" in missing.stderr
