@@ -56,8 +56,9 @@ bench: $(FULL)  ## run the benchmarks in bench/
 	$(BIN)/python bench/bench_demo.py
 
 # The small policy that ships (agent/policies/tiny_vlm/): SynthCity data, SFT, GRPO, selection on val, install.
-# About 90 minutes on 2 CPU cores with the defaults; `make policy POLICY_MINUTES=1 POLICY_SCENES=8 POLICY_VAL=4`
-# is a smoke run (install elsewhere with POLICY_INSTALL=DIR to keep the shipped weights).
+# About 90 minutes on 2 quiet CPU cores with the defaults. A smoke run (install elsewhere to keep the shipped weights):
+#   make policy POLICY_MINUTES=0.1 POLICY_SCENES=2 POLICY_VAL=2 POLICY_GRPO_MIN_STEPS=1 \
+#        POLICY_FLAGS='--grpo-batch-size 16' POLICY_DATA=/tmp/d POLICY_WORK=/tmp/w POLICY_INSTALL=/tmp/m
 POLICY_MINUTES ?= 75
 POLICY_SCENES  ?= 4000
 POLICY_VAL     ?= 150
@@ -65,12 +66,15 @@ POLICY_DATA    ?= runs/policy-data
 POLICY_WORK    ?= runs/policy
 POLICY_INSTALL ?= agent/policies/tiny_vlm
 POLICY_THREADS ?= 2
+POLICY_GRPO_MIN_STEPS ?= 40
+POLICY_FLAGS   ?=
 policy: $(FULL)  ## train the packaged small policy from scratch (fixed seed; see its MODEL_CARD.md)
 	$(BIN)/socio synth --out $(POLICY_DATA) --split train --n $(POLICY_SCENES) --seed 0 --formats raw
 	$(BIN)/socio synth --out $(POLICY_DATA) --split val --n $(POLICY_VAL) --seed 0 --formats raw
 	$(BIN)/python -m socioagent.make_policy --data synth:$(POLICY_DATA) --work $(POLICY_WORK) \
-		--minutes $(POLICY_MINUTES) --val $(POLICY_VAL) --threads $(POLICY_THREADS) --grpo-min-steps 40 \
-		--grpo-step-s 12 --install $(POLICY_INSTALL)
+		--minutes $(POLICY_MINUTES) --val $(POLICY_VAL) --threads $(POLICY_THREADS) \
+		--grpo-min-steps $(POLICY_GRPO_MIN_STEPS) --grpo-step-s 12 --grouping best_context \
+		--install $(POLICY_INSTALL) $(POLICY_FLAGS)
 
 clean:  ## remove the virtual environment and outputs
 	rm -rf $(VENV) demo_out runs .pytest_cache .ruff_cache

@@ -92,7 +92,8 @@ def make_policy(args: argparse.Namespace) -> Path:
     if not (grpo / "final" / "config.json").is_file():
         shutil.rmtree(grpo, ignore_errors=True)
         _socio("train", "grpo", *common, "--init", str(sft), "--out", str(grpo), "--steps", str(steps),
-               "--group-size", "8", "--batch-size", "32", "--micro-batch-size", "16", "--max-new-tokens", "96",
+               "--group-size", "8", "--batch-size", str(args.grpo_batch_size), "--micro-batch-size", "16",
+               "--max-new-tokens", "96",
                "--learning-rate", str(args.grpo_lr), "--beta", "0.02", "--temperature", "1.0", "--top-p", "1.0",
                "--stage2-grouping", args.grouping,
                "--save-every", "50", "--eval-every", str(max(1, steps // 4)),
@@ -153,6 +154,8 @@ Validation (SynthCity val, classical segmenter, one refine round; gIoU with 95% 
 |---|---|---|
 {val}
 
+{card.get("notes", "")}
+
 Test and out-of-distribution figures, and how it compares with the map policy: README, "The small policy".
 Intended use: the offline default's image-reading policy on SynthCity-like tiles, and a starting point for
 fine-tuning; it is not a general-purpose VLM and was never shown real imagery.
@@ -177,7 +180,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sft-lr", type=float, default=1e-3)
-    ap.add_argument("--grpo-lr", type=float, default=2e-5)
+    ap.add_argument("--grpo-lr", type=float, default=1e-4)
     ap.add_argument("--grpo-step-s", type=float, default=8.0, help="expected seconds per GRPO step (sizes --steps)")
     ap.add_argument(
         "--grouping",
@@ -185,6 +188,7 @@ def main() -> None:
         choices=("per_chain", "best_context"),
         help="GRPO stage-2 grouping (measured on val: see the README's 'The small policy')",
     )
+    ap.add_argument("--grpo-batch-size", type=int, default=32, help="GRPO chains per step (a multiple of 8, G=8)")
     ap.add_argument("--grpo-min-steps", type=int, default=2, help="GRPO steps at least, whatever the budget")
     ap.add_argument("--install", default=None, help="copy the selected model here (the package's policy folder)")
     make_policy(ap.parse_args())
