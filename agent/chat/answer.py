@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import geopandas as gpd
@@ -100,6 +101,8 @@ def sentence(plan: Plan, ex: Execution) -> str:
     f = ex.features
     n = len(f)
     desc = node_text(plan.root)
+    while re.search(r"\([^()]*\)", desc):  # the canonical text's grouping reads badly in a sentence
+        desc = re.sub(r"\(([^()]*)\)", r"\1", desc)
     desc = desc[4:] if desc.startswith("the ") else desc
     missing = [leaf for leaf in ex.leaves if leaf.count == 0]
     if missing:
