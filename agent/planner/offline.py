@@ -33,6 +33,24 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent.planner.lexicon import (
+    BETWEEN,
+    CONNECT_TAIL,
+    EXCLUDE,
+    LIST_SPLIT,
+    OUTPUT_PREFIXES,
+    POST_SUPERLATIVE,
+    RELATION_ONE,
+    RELATION_RE,
+    RELATIONS,
+    SUPERLATIVE,
+    TO_RE,
+    TRAILING,
+    is_wrapped,
+    mask_parens,
+    read_distance,
+    read_number,
+)
 from agent.planner.plan import (
     NEAR_M,
     Combine,
@@ -49,85 +67,6 @@ from agent.planner.plan import (
 from tools.errors import InputError
 from tools.query.entity import read_entity
 
-UNIT_WORDS: dict[str, str] = {
-    "m": "m", "meter": "m", "meters": "m", "metre": "m", "metres": "m", "mtr": "m", "mtrs": "m",
-    "km": "km", "kms": "km", "kilometer": "km", "kilometers": "km", "kilometre": "km", "kilometres": "km",
-    "k": "km", "klick": "km", "klicks": "km",
-    "mi": "mi", "mile": "mi", "miles": "mi",
-    "ft": "ft", "foot": "ft", "feet": "ft",
-}  # fmt: skip
-"""Spellings of the four units."""
-
-NUMBER_WORDS: dict[str, float] = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "half a": 0.5, "half an": 0.5, "a half": 0.5,
-}  # fmt: skip
-
-_NUM = (
-    r"(?P<num>-?\s?\d+(?:[.,]\d+)?|minus\s+\d+(?:[.,]\d+)?|half an?|a half|an?"
-    r"|one|two|three|four|five|six|seven|eight|nine|ten)"
-)
-_DIST = r"(?:an?\s+(?=\d))?" + _NUM + r"\s*-?\s*(?P<unit>[a-z]+\.?)(?P<walk>(?:'s)?\s+walk(?:ing)?(?:\s+distance)?)?"
-_AWAY = r"(?:\s+away)?"
-
-_RELATIONS: list[tuple[str, str]] = [
-    ("within", rf"within\s+(?:a\s+(?:distance|radius)\s+of\s+)?{_DIST}\s+(?:of|from|to|around)"),
-    ("within", rf"(?:less|fewer|no\s+more|not\s+more)\s+than\s+{_DIST}{_AWAY}\s+(?:from|of|to)"),
-    ("within", rf"(?:closer|nearer)\s+than\s+{_DIST}\s+(?:to|from)"),
-    ("within", rf"(?:at\s+most|up\s+to|under|below)\s+{_DIST}{_AWAY}\s+(?:from|of|to)"),
-    ("within", rf"{_DIST}\s+or\s+less{_AWAY}\s+from"),
-    ("beyond", rf"(?:more|further|farther|greater)\s+than\s+{_DIST}{_AWAY}\s+(?:from|of|to)"),
-    ("beyond", rf"(?:at\s+least|over|beyond)\s+{_DIST}{_AWAY}\s+(?:from|of)"),
-    ("within", rf"{_DIST}{_AWAY}\s+(?:from|of|around)"),
-    ("nearest_to", r"(?:nearest|closest)\s+(?:to|from)"),
-    ("far", r"(?:far\s+(?:away\s+)?from|away\s+from|distant\s+from)"),
-    ("near", r"(?:near(?:by)?(?:\s+to)?|close\s+to|next\s+to|around|beside|adjacent\s+to|in\s+the\s+vicinity\s+of|"
-             r"not\s+far\s+from|in\s+walking\s+distance\s+(?:of|from|to)|a\s+short\s+walk\s+from)"),
-    ("outside", r"outside(?:\s+of)?"),
-    ("intersecting", r"(?:intersecting|intersects?|that\s+intersect|overlapping|overlaps?(?:\s+with)?|crossing|"
-                     r"cross(?:es)?|touching|touch(?:es)?)"),
-    ("inside", r"(?:inside(?:\s+of)?|within|contained\s+in|located\s+in|in|on)"),
-]  # fmt: skip
-"""Relation phrases in the order they are tried at one place of the text (distance forms before bare words)."""
-
-_RELATION_RE = re.compile(
-    r"\b(?:"
-    + "|".join(f"(?P<r{i}>{re.sub(r'[(][?]P<[a-z]+>', '(?:', p)})" for i, (_, p) in enumerate(_RELATIONS))
-    + r")\b"
-)
-_RELATION_ONE = [(kind, re.compile(rf"\b{p}\b")) for kind, p in _RELATIONS]
-_TO_RE = re.compile(r"\b(?:to|from)\b")
-
-_CONNECT_TAIL = frozenset((
-    "that", "which", "who", "are", "is", "lie", "lies", "located", "situated", "found", "there", "being", "also",
-    "both", "all", "ones", "those", "sit", "sits", "stand", "stands",
-))  # fmt: skip
-_OUTPUT_PREFIXES: list[tuple[Output, str]] = [
-    ("count", r"(?:how\s+many|the\s+number\s+of|number\s+of|count(?:\s+of)?|are\s+there\s+any|is\s+there\s+an?"
-              r"|is\s+there\s+any|do\s+we\s+have\s+any)\s+"),
-    ("distance", r"(?:how\s+far(?:\s+away)?\s+(?:is|are)|how\s+far|what\s+is\s+the\s+distance\s+(?:from|to)"
-                 r"|what's\s+the\s+distance\s+(?:from|to)|distance\s+(?:from|to)|what\s+is\s+the\s+distance|what's\s+the\s+distance"
-                 r"|(?:the\s+)?distance)\s+"),
-    ("name", r"(?:what\s+(?:is|are)\s+the\s+names?\s+of|what's\s+the\s+name\s+of|what's(?=\s+the\s)"
-             r"|names?\s+of|name|tell\s+me\s+the\s+names?\s+of|(?:which|what)(?:\s+(?:is|are))?)\s+"),
-    ("features", r"(?:i'm\s+looking\s+for|i\s+am\s+looking\s+for|looking\s+for|show(?:\s+me)?|find(?:\s+me)?"
-                 r"|list|where\s+(?:is|are)|give\s+me|get|display|map|highlight|"
-                 r"i\s+want|i\s+need|look\s+for|search\s+for|locate|please|can\s+you\s+(?:show|find|list)(?:\s+me)?)\s+"),
-]  # fmt: skip
-_TRAILING = re.compile(
-    r"(?:\s+(?:are\s+there|is\s+there|exist|do\s+you\s+see|can\s+you\s+find|do\s+we\s+have|please|in\s+this\s+area|"
-    r"in\s+the\s+area|here|around\s+here|on\s+the\s+map|in\s+the\s+data|in\s+this\s+extract|in\s+town|there|"
-    r"in\s+total|altogether|are|is))+$"
-)
-_SUPERLATIVE = re.compile(
-    r"^(?:the\s+)?(?:(?P<k>\d+|two|three|four|five|six|seven|eight|nine|ten)\s+)?"
-    r"(?P<which>largest|biggest|greatest|smallest|tiniest|nearest|closest)\s+(?P<rest>.+)$"
-)
-_POST_SUPERLATIVE = re.compile(r"^(?P<rest>.+?)\s+(?:is|are)?\s*(?:the\s+)?(?P<which>largest|biggest|smallest)$")
-_LIST_SPLIT = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*|\s*/\s*)\s*")
-_EXCLUDE = re.compile(r"\s+(?:but\s+not|except(?:\s+for)?(?:\s+(?:those|the\s+ones|ones))?|excluding|other\s+than)\s+")
-_BETWEEN = re.compile(r"^between\s+(?P<a>.+?)\s+and\s+(?P<b>.+)$")
-
 
 @dataclass
 class _Ctx:
@@ -136,78 +75,17 @@ class _Ctx:
     output: Output
 
 
-def _mask_parens(text: str) -> str:
-    """Return the text with everything inside parentheses replaced by ``_`` (top-level matching only).
-
-    Raises:
-        InputError: the parentheses do not match.
-    """
-    out, depth = [], 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-            out.append("(" if depth == 1 else "_")
-            continue
-        if ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise InputError(f"unmatched ')' in {text!r}; check the parentheses")
-            out.append(")" if depth == 0 else "_")
-            continue
-        out.append("_" if depth else ch)
-    if depth:
-        raise InputError(f"unmatched '(' in {text!r}; check the parentheses")
-    return "".join(out)
-
-
-def _wrapped(text: str) -> bool:
-    """Return whether the whole text is one parenthesised group."""
-    if not (text.startswith("(") and text.endswith(")")):
-        return False
-    depth = 0
-    for i, ch in enumerate(text):
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth == 0 and i < len(text) - 1:
-            return False
-    return True
-
-
-def _number(text: str) -> float:
-    t = re.sub(r"\s+", " ", text.strip())
-    if t.startswith("minus") or t.startswith("-"):
-        raise InputError(f"a negative distance ({text.strip()}) cannot be measured; give a distance of 0 or more")
-    if t in NUMBER_WORDS:
-        return float(NUMBER_WORDS[t])
-    return float(t.replace(",", "."))
-
-
-WALK_M_PER_MIN = 80.0
-"""A minute's walk, in metres ("within a 5 minute walk of": within 400 m)."""
-
-
-def _distance(m: re.Match[str]) -> tuple[float, str]:
-    num, unit = m.group("num"), m.group("unit").rstrip(".")
-    value = _number(num)
-    if unit in ("minute", "minutes", "min", "mins") and m.group("walk"):
-        return value * WALK_M_PER_MIN, "m"
-    if unit not in UNIT_WORDS:
-        raise InputError(f"unknown distance unit {unit!r} in {m.group(0)!r}; give the distance in m, km, mi or ft "
-                         "(e.g. 'within 500 m of', or 'within a 5 minute walk of')")  # fmt: skip
-    return value, UNIT_WORDS[unit]
-
-
 def _find_relation(masked: str, start: int, allow_to: bool) -> tuple[str, re.Match[str]] | None:
     """Return the first relation at or after ``start`` in the parenthesis-masked text, with its kind."""
     pos = start
     while True:
-        m = _RELATION_RE.search(masked, pos)
-        t = _TO_RE.search(masked, pos) if allow_to else None
+        m = RELATION_RE.search(masked, pos)
+        t = TO_RE.search(masked, pos) if allow_to else None
         if t is not None and (m is None or t.start() < m.start()):
             return "nearest_to", t
         if m is None:
             return None
-        kind = next(_RELATIONS[i][0] for i in range(len(_RELATIONS)) if m.group(f"r{i}") is not None)
+        kind = next(RELATIONS[i][0] for i in range(len(RELATIONS)) if m.group(f"r{i}") is not None)
         if m.start() == 0 or masked[m.start() - 1] == " ":
             return kind, _rematch(masked, m, kind)
         pos = m.end()
@@ -215,7 +93,7 @@ def _find_relation(masked: str, start: int, allow_to: bool) -> tuple[str, re.Mat
 
 def _rematch(masked: str, m: re.Match[str], kind: str) -> re.Match[str]:
     """Return the relation's match with its own named groups (``num``, ``unit``) for a distance form."""
-    for k, rx in _RELATION_ONE:
+    for k, rx in RELATION_ONE:
         if k != kind:
             continue
         mm = rx.match(masked, m.start())
@@ -228,7 +106,7 @@ def _strip_tail(text: str) -> tuple[str, bool]:
     """Drop connector words from the end of a subject ("cafes that are"); return it and whether it ended in 'not'."""
     words = text.split()
     negated = False
-    while words and (words[-1] in _CONNECT_TAIL or words[-1] in ("not", "aren't", "isn't", "arent", "isnt")):
+    while words and (words[-1] in CONNECT_TAIL or words[-1] in ("not", "aren't", "isn't", "arent", "isnt")):
         negated |= words[-1] in ("not", "aren't", "isn't", "arent", "isnt")
         words.pop()
     return " ".join(words), negated
@@ -239,12 +117,12 @@ def _entity_list(text: str, ctx: _Ctx) -> Node:
     text = text.strip()
     if not text:
         raise InputError("the question names no kind of place here; say what to find, e.g. 'parks near schools'")
-    if _wrapped(text):
+    if is_wrapped(text):
         return _expression(text[1:-1].strip(), ctx)
     whole = read_entity(text, ctx.names, use_text_model=False)
     if whole.level == "name":
         return Entities(phrase=str(whole.key), level="name", key=str(whole.key))
-    parts = [p for p in _LIST_SPLIT.split(text) if p.strip()]
+    parts = [p for p in LIST_SPLIT.split(text) if p.strip()]
     if len(parts) > 1:
         return Combine(op="or", items=[_phrase(p, ctx) for p in parts])
     return _phrase(text, ctx)
@@ -252,7 +130,7 @@ def _entity_list(text: str, ctx: _Ctx) -> Node:
 
 def _phrase(text: str, ctx: _Ctx) -> Node:
     text = text.strip()
-    if _wrapped(text):
+    if is_wrapped(text):
         return _expression(text[1:-1].strip(), ctx)
     r = read_entity(text, ctx.names, use_text_model=ctx.use_text_model)
     if r.level == "unknown" or r.key is None:
@@ -266,16 +144,16 @@ def _phrase(text: str, ctx: _Ctx) -> Node:
 def _subject(text: str, ctx: _Ctx) -> tuple[Node, tuple[str, int] | None]:
     """Read a subject; return it and a pending superlative (``largest``/``smallest``/``nearest``, k)."""
     text = text.strip()
-    m = _SUPERLATIVE.match(text)
+    m = SUPERLATIVE.match(text)
     pending: tuple[str, int] | None = None
     if m is None:
-        pm = _POST_SUPERLATIVE.match(text)
+        pm = POST_SUPERLATIVE.match(text)
         if pm is not None:
             m, text = pm, pm.group("rest")
             pending = (_superlative_op(pm.group("which")), 1)
             return _entity_list(text, ctx), pending
         return _entity_list(text, ctx), None
-    k = int(_number(m.group("k"))) if m.group("k") else 1
+    k = int(read_number(m.group("k"))) if m.group("k") else 1
     pending = (_superlative_op(m.group("which")), k)
     return _entity_list(m.group("rest"), ctx), pending
 
@@ -287,7 +165,7 @@ def _superlative_op(word: str) -> str:
 
 def _condition(kind: str, m: re.Match[str], subject: Node, reference: Node) -> Node:
     if kind in ("within", "beyond"):
-        value, unit = _distance(m)
+        value, unit = read_distance(m)
         return Distance(op=kind, features=subject, reference=reference, distance=value, unit=unit)
     if kind == "near":
         return Distance(op="within", features=subject, reference=reference, distance=NEAR_M, unit="m", near=True)
@@ -298,8 +176,8 @@ def _condition(kind: str, m: re.Match[str], subject: Node, reference: Node) -> N
 
 def _clause(text: str, ctx: _Ctx) -> Node:
     """Read ``subject condition (connector condition)*`` (see the module docstring)."""
-    masked = _mask_parens(text)
-    sup = _SUPERLATIVE.match(masked)
+    masked = mask_parens(text)
+    sup = SUPERLATIVE.match(masked)
     allow_to = bool(sup and sup.group("which") in ("nearest", "closest")) or ctx.output == "distance"
     first = _find_relation(masked, 0, allow_to)
     if first is None:
@@ -387,14 +265,14 @@ def _superlative(node: Node, pending: tuple[str, int] | None, nearest_ref: Node 
 
 def _expression(text: str, ctx: _Ctx) -> Node:
     text = text.strip()
-    if _wrapped(text):
+    if is_wrapped(text):
         return _expression(text[1:-1], ctx)
-    masked = _mask_parens(text)
-    ex = _EXCLUDE.search(masked)
+    masked = mask_parens(text)
+    ex = EXCLUDE.search(masked)
     if ex is not None:
         base = _expression(text[: ex.start()], ctx)
         rest = text[ex.end() :].strip()
-        found = _find_relation(_mask_parens(rest), 0, False)
+        found = _find_relation(mask_parens(rest), 0, False)
         if found is not None and found[1].start() == 0:  # "... except those within 200 m of a park"
             kind, m = found
             cond = _condition(kind, m, base, _reference(rest[m.end() :].strip(), ctx, m))
@@ -440,7 +318,7 @@ def _clean(query: str) -> str:
 
 
 def _output(text: str) -> tuple[Output, str]:
-    for output, pattern in _OUTPUT_PREFIXES:
+    for output, pattern in OUTPUT_PREFIXES:
         m = re.match(pattern, text + " ")
         if m is not None:
             rest = text[m.end() :].strip()
@@ -465,7 +343,7 @@ def plan_offline(query: str, names: Sequence[str] = (), use_text_model: bool = T
         raise InputError("the question is empty; ask e.g. 'parks within 1 km of hospitals'")
     text = _clean(query)
     output, body = _output(text)
-    body = _TRAILING.sub("", body).strip()
+    body = TRAILING.sub("", body).strip()
     body = re.sub(r"^(?:all\s+(?:the\s+)?|any\s+|every\s+)", "", body)
     if output == "count":
         body = re.sub(r"^the\s+(?!(?:\d+\s+)?(?:largest|biggest|smallest|nearest|closest)\b)", "", body)
@@ -473,7 +351,7 @@ def plan_offline(query: str, names: Sequence[str] = (), use_text_model: bool = T
         raise InputError(f"I could not find what to look for in {query!r}; ask e.g. 'how many playgrounds are there'")
     ctx = _Ctx(names=names, use_text_model=use_text_model, output=output)
     if output == "distance":
-        b = _BETWEEN.match(body)
+        b = BETWEEN.match(body)
         if b is not None:
             a, c = b.group("a"), b.group("b")
             near = re.match(r"^(?:the\s+)?(?:nearest|closest)\s+(.+)$", c)
