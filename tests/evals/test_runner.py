@@ -251,7 +251,7 @@ def _children(pid: int) -> list[int]:
 def test_ctrl_c_with_workers_keeps_finished_rows_and_leaves_no_worker(tmp_path):
     import signal
 
-    n = 40
+    n = 80  # enough that a loaded machine cannot finish the run between the second row and the signal
     data = write_raw(tmp_path / "data", n=n)
     out = tmp_path / "out"
     code = (
