@@ -28,14 +28,14 @@ sys.path.insert(0, str(REPO))
 SPLITS = {"test": 200, "ood-mapstyle": 100, "ood-region": 100, "ood-classes": 100}
 
 
-def _eval(out: Path, data: str, split: str, n: int, policy: list[str], refine: int) -> dict[str, Any]:
+def _eval(out: Path, data: str, split: str, n: int, policy: list[str], refine: int, workers: int = 1) -> dict[str, Any]:
     from typer.main import get_command
 
     from socioagent.cli import app
 
     if not (out / "report.json").is_file():
         args = ["eval", "--data", data, "--split", split, "--limit", str(n), *policy, "--refine", str(refine),
-                "--out", str(out), "--quiet"]  # fmt: skip
+                "--out", str(out), "--workers", str(workers), "--quiet"]  # fmt: skip
         if policy[1] != "map":
             args += ["--max-tokens", "96"]
         get_command(app).main(args, standalone_mode=False)
@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--ablations", action="store_true", help="also the input ablations on val")
     ap.add_argument("--selected", default="grpo", choices=("sft", "grpo"), help="model the ablations use")
     ap.add_argument("--val", type=int, default=150, help="val samples for the ablations")
+    ap.add_argument("--workers", type=int, default=1, help="eval worker processes per cell (1 torch thread each)")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each split's n (a quick look)")
     ap.add_argument(
         "--cells",
@@ -105,7 +106,7 @@ def main() -> None:
                 if wanted is not None and f"{name}:{refine}:{split}" not in wanted:
                     continue
                 n = max(1, round(n * args.scale))
-                rep = _eval(out / f"{name}-r{refine}-{split}-n{n}", data, split, n, policy, refine)
+                rep = _eval(out / f"{name}-r{refine}-{split}-n{n}", data, split, n, policy, refine, args.workers)
                 table[f"{name}|{refine}|{split}"] = _cell(rep)
                 (out / "table.json").write_text(json.dumps(table, indent=2))
                 print(name, refine, split, _fmt(table[f"{name}|{refine}|{split}"], "giou"), flush=True)
@@ -114,11 +115,17 @@ def main() -> None:
         for ablate in args.ablation_list.split(","):
             m = model if ablate == "none" else _ablated(model, ablate, out)
             rep = _eval(
-                out / f"val-{ablate}-n{args.val}", data, "val", args.val, ["--policy", "hf", "--model", str(m)], 1
+                out / f"val-{ablate}-n{args.val}",
+                data,
+                "val",
+                args.val,
+                ["--policy", "hf", "--model", str(m)],
+                1,
+                args.workers,
             )
             table[f"ablate|{ablate}"] = _cell(rep)
             print("ablate", ablate, _fmt(table[f"ablate|{ablate}"], "giou"), flush=True)
-        rep = _eval(out / f"val-map-n{args.val}", data, "val", args.val, ["--policy", "map"], 1)
+        rep = _eval(out / f"val-map-n{args.val}", data, "val", args.val, ["--policy", "map"], 1, args.workers)
         table["ablate|map"] = _cell(rep)
     (out / "table.json").write_text(json.dumps(dict(sorted(table.items())), indent=2))
     (out / "table.md").write_text(_markdown(table))

@@ -42,9 +42,9 @@ def _rows(run: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def _val_giou(model: Path, data: str, n: int, out: Path) -> dict[str, Any]:
+def _val_giou(model: Path, data: str, n: int, out: Path, workers: int) -> dict[str, Any]:
     _socio("eval", "--data", data, "--split", "val", "--limit", str(n), "--policy", "hf", "--model", str(model),
-           "--max-tokens", "96", "--out", str(out), "--force", "--quiet")  # fmt: skip
+           "--max-tokens", "96", "--out", str(out), "--workers", str(workers), "--force", "--quiet")  # fmt: skip
     report = json.loads((out / "report.json").read_text())
     return {"giou": report["overall"]["giou"], "ci95": report["overall"]["ci95"]["giou"],
             "format_failure_rate": report["format_failure_rate"]}  # fmt: skip
@@ -73,7 +73,8 @@ def make_policy(args: argparse.Namespace) -> Path:
     probe = work / "probe"
     shutil.rmtree(probe, ignore_errors=True)
     _socio("train", "sft", *common, "--model", str(init), "--out", str(probe), "--epochs", "0.05", "--batch-size",
-           "32", "--micro-batch-size", "32", "--cache", str(work / "cache"))  # fmt: skip
+           "32", "--micro-batch-size", "32", "--cache", str(work / "cache"),
+           "--example-workers", str(args.workers))  # fmt: skip
     speed = sorted(r["samples_per_s"] for r in _rows(probe))[len(_rows(probe)) // 2]
     n_examples = 2 * (args.limit or _count(args.data))
     epochs = max(0.5, round(sft_min * 60 * speed * 0.85 / n_examples, 2))
@@ -82,7 +83,8 @@ def make_policy(args: argparse.Namespace) -> Path:
         shutil.rmtree(sft, ignore_errors=True)
         _socio("train", "sft", *common, "--model", str(init), "--out", str(sft), "--epochs", str(epochs),
                "--batch-size", "32", "--micro-batch-size", "32", "--learning-rate", str(args.sft_lr),
-               "--warmup-steps", "200", "--save-every", "200", "--cache", str(work / "cache"))  # fmt: skip
+               "--warmup-steps", "200", "--save-every", "200", "--cache", str(work / "cache"),
+               "--max-minutes", str(round(sft_min * 1.1, 2)))  # fmt: skip
 
     # GRPO for its share of the budget (its own share, not what SFT left: on a busy machine SFT runs over
     # its estimate, and GRPO squeezed to a couple of steps measures nothing)
@@ -96,16 +98,19 @@ def make_policy(args: argparse.Namespace) -> Path:
                "--max-new-tokens", "96",
                "--learning-rate", str(args.grpo_lr), "--beta", "0.02", "--temperature", "1.0", "--top-p", "1.0",
                "--stage2-grouping", args.grouping,
-               "--save-every", "50", "--eval-every", str(max(1, steps // 4)),
-               "--val", str(min(args.val, 50)))  # fmt: skip
+               "--save-every", "10", "--eval-every", str(max(1, steps // 3)), "--max-minutes", str(round(grpo_min, 2)),
+               "--val", str(min(args.val, 20)))  # fmt: skip
 
     # select on val
-    scores = {name: _val_giou(run / "final", args.data, args.val, work / f"val-{name}") for name, run in
-              (("sft", sft), ("grpo", grpo))}  # fmt: skip
+    scores = {name: _val_giou(run / "final", args.data, args.val, work / f"val-{name}", args.workers)
+              for name, run in (("sft", sft), ("grpo", grpo))}  # fmt: skip
+    sft_steps = len(_rows(sft))
+    steps = len(_rows(grpo))
     best = max(scores, key=lambda k: scores[k]["giou"])
     chosen = (sft if best == "sft" else grpo) / "final"
     card = {
-        "selected": best, "val": scores, "sft_epochs": epochs, "grpo_steps": steps, "minutes": args.minutes,
+        "selected": best, "val": scores, "sft_epochs": round(sft_steps * 32 / n_examples, 2),
+        "sft_steps": sft_steps, "grpo_steps": steps, "minutes": args.minutes,
         "wall_min": round((time.perf_counter() - t_start) / 60, 1), "data": args.data, "limit": args.limit,
         "seed": args.seed, "inputs": ZOOM, "threads": args.threads, "grouping": args.grouping,
     }  # fmt: skip
@@ -179,6 +184,7 @@ def main() -> None:
     ap.add_argument("--val", type=int, default=150, help="validation scenes for the selection")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="processes building the SFT examples and running val")
     ap.add_argument("--sft-lr", type=float, default=1e-3)
     ap.add_argument("--grpo-lr", type=float, default=1e-4)
     ap.add_argument("--grpo-step-s", type=float, default=8.0, help="expected seconds per GRPO step (sizes --steps)")
@@ -189,7 +195,9 @@ def main() -> None:
         help="GRPO stage-2 grouping (measured on val: see the README's 'The small policy')",
     )
     ap.add_argument("--grpo-batch-size", type=int, default=32, help="GRPO chains per step (a multiple of 8, G=8)")
-    ap.add_argument("--grpo-min-steps", type=int, default=2, help="GRPO steps at least, whatever the budget")
+    ap.add_argument(
+        "--grpo-min-steps", type=int, default=2, help="GRPO steps planned at least (the time budget still ends the run)"
+    )
     ap.add_argument("--install", default=None, help="copy the selected model here (the package's policy folder)")
     make_policy(ap.parse_args())
 

@@ -33,6 +33,12 @@ SegOpt = Annotated[str, typer.Option(help="segmenter of the rollouts and stage-2
 CkptOpt = Annotated[str | None, typer.Option(help="SAM 2 checkpoint (with --segmenter sam2)")]
 PromptOpt = Annotated[Path | None, typer.Option(help="folder of prompt templates replacing the packaged ones")]
 QuietOpt = Annotated[bool, typer.Option(help="no progress bar")]
+MinutesOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0, help="wall-time budget: stop after the step that passes it and write OUT/final as at the end"
+    ),
+]
 ProtocolOpt = Annotated[str, typer.Option(help="agent protocol the model is trained for: socioagent or socioreasoner")]
 
 
@@ -97,6 +103,10 @@ def sft_command(
     cache: Annotated[
         Path | None, typer.Option(help="folder to keep the built examples in (reused when the data and inputs match)")
     ] = None,
+    example_workers: Annotated[
+        int, typer.Option(min=1, help="processes that build the examples (each loads the model: for small models)")
+    ] = 1,
+    max_minutes: MinutesOpt = None,
     lora: LoraOpt = False,
     lora_rank: LoraRankOpt = 16,
     resume: ResumeOpt = False,
@@ -115,7 +125,8 @@ def sft_command(
     train_data, held_out, seg, seg_spec, dev = _common(data, split, limit, val, val_split, cfg.seed, device,
                                                        segmenter, checkpoint, protocol)  # fmt: skip
     job = SFTJob(train_data, model, out, seg, seg_spec, device=dev, resume=resume, val=held_out, prompt_dir=prompt_dir,
-                 progress=not quiet, eval_every=eval_every, protocol=protocol, cache=cache)  # fmt: skip
+                 progress=not quiet, eval_every=eval_every, protocol=protocol, cache=cache,
+                 example_workers=example_workers, max_minutes=max_minutes)  # fmt: skip
     train_sft(job, cfg)
     typer.secho(f"trained model: {out / 'final'}  (metrics: {out / 'metrics.jsonl'}, {out / 'curves.png'})", err=True)
 
@@ -136,6 +147,7 @@ def grpo_command(
         str | None, typer.Option(help="'reference': the reference's recipe (flags given override it)")
     ] = None,
     reward: Annotated[str | None, typer.Option(help="reward preset: default or reference")] = None,
+    max_minutes: MinutesOpt = None,
     lora: LoraOpt = False,
     lora_rank: LoraRankOpt = 16,
     resume: ResumeOpt = False,
@@ -162,6 +174,6 @@ def grpo_command(
     train_data, held_out, seg, seg_spec, dev = _common(data, split, limit, val, val_split, cfg.seed, device,
                                                        segmenter, checkpoint, protocol)  # fmt: skip
     job = GRPOJob(train_data, init, out, seg, seg_spec, device=dev, resume=resume, val=held_out,
-                  prompt_dir=prompt_dir, progress=not quiet, protocol=protocol)  # fmt: skip
+                  prompt_dir=prompt_dir, progress=not quiet, protocol=protocol, max_minutes=max_minutes)  # fmt: skip
     train_grpo(job, cfg)
     typer.secho(f"trained model: {out / 'final'}  (metrics: {out / 'metrics.jsonl'}, {out / 'curves.png'})", err=True)

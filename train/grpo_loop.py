@@ -53,6 +53,7 @@ class GRPOJob:
         prompt_dir: prompt templates replacing the packaged ones.
         progress: show a progress bar.
         protocol: the agent protocol the rollouts follow (`agent.protocol`; the trained model's target).
+        max_minutes: wall-time budget; the run ends (with ``final/``) after the step that passes it.
     """
 
     data: TrainData
@@ -66,6 +67,7 @@ class GRPOJob:
     prompt_dir: Path | None = None
     progress: bool = True
     protocol: str = "socioagent"
+    max_minutes: float | None = None
 
 
 def rollout_seed(seed: int, step: int, index: int) -> int:
@@ -102,7 +104,9 @@ def train_grpo(job: GRPOJob, cfg: GRPOConfig, world: World | None = None) -> Pat
         "world_size": world.size,
     }
     rollouts = Rollouts(policy, job.segmenter, cfg, job.protocol)
-    run = TrainingRun(job.out, identity, tm, optimizer, scheduler, cfg.steps, cfg.save_every, job.resume, world)
+    run = TrainingRun(
+        job.out, identity, tm, optimizer, scheduler, cfg.steps, cfg.save_every, job.resume, world, job.max_minutes
+    )
     fields = {"reward": "-", "iou": "-", "rollouts_s": "-"}
     bar = progress_bar("grpo", cfg.steps, run.step, job.progress and world.is_main, **fields)
     with run, bar as update, flush_denormals(job.device):

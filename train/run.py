@@ -50,8 +50,13 @@ class TrainingRun:
         save_every: int,
         resume: bool,
         world: World,
+        max_minutes: float | None = None,
     ) -> None:
         """Prepare the folder and restore a checkpoint when resuming.
+
+        ``max_minutes`` is a wall-time budget: once this process has run that long, the loop ends after the
+        step in progress and the run finishes as if its last step had run (checkpoint, ``final/``); the
+        learning-rate schedule is not shortened. Every rank stops at the same step (rank 0's clock decides).
 
         Raises:
             InputError: the folder holds another run, or a resumed run's settings differ.
@@ -59,6 +64,8 @@ class TrainingRun:
         self.out, self.tm, self.world = out, tm, world
         self.optimizer, self.scheduler = optimizer, scheduler
         self.total_steps, self.save_every = total_steps, save_every
+        self.max_minutes = max_minutes
+        self.stopped_early = False
         self.step, self.cursor = 0, 0
         self.extra: dict[str, Any] = {}
         checkpoint = prepare_run(out, identity, resume) if world.is_main else None
@@ -76,7 +83,7 @@ class TrainingRun:
             if world.is_main:
                 read_metrics(out, up_to=self.step, repair=True)
         self.resumed_from = checkpoint
-        self._saved_step = self.step
+        self._saved_step = self._first_step = self.step
         self._t0 = time.perf_counter()
 
     def __enter__(self) -> TrainingRun:
@@ -105,11 +112,20 @@ class TrainingRun:
             KeyboardInterrupt: Ctrl-C was pressed; the finished steps are checkpointed.
         """
         while self.step < self.total_steps:
+            if self._out_of_time():
+                self.stopped_early = True
+                return
             if self._stop:
                 if self.step > self._saved_step:
                     self.checkpoint()
                 raise KeyboardInterrupt
             yield self.step
+
+    def _out_of_time(self) -> bool:
+        if self.max_minutes is None or self.step == self._first_step:
+            return False  # a budget never stops a run (or a resumption) before one step
+        late = float(self.seconds > 60.0 * self.max_minutes)
+        return self.world.sum([late])[0] > 0 if self.world.size > 1 else bool(late)
 
     def log(self, row: dict[str, Any], cursor: int) -> None:
         """Record a finished step: its metrics row, the data cursor after it, and a checkpoint when due."""

@@ -90,39 +90,108 @@ def build_examples(
     cut by the window are clipped to it, instances outside it are not in the answer (it cannot see them).
     """
     out: list[SFTExample] = []
-    think = "" if cfg.think else None
-    look = profile(policy.protocol).feedback_look
     with progress_bar("sft examples", len(samples), enabled=progress) as update:
         for s in samples:
-            rng = np.random.default_rng([cfg.seed, *s.id.encode()])
-            scene = s.load_scene()
-            truth = np.asarray(scene.truth, bool)
-            blind = replace(scene, truth=None)
-            store = SceneStore(max_scenes=1)
-            store.put(blind)
-            ctx = ToolContext(store=store, segmenter=segmenter)
-            lookup = lookup_for(policy, blind, s.query, ctx)
-            prep1 = policy.prepare_request(localize_request(blind, s.query, lookup))
-            frame, hw = prep1.frame, scene.hw
-            kept = _visible_instances(truth, frame.window or (0.0, 0.0, float(hw[1]), float(hw[0])))
-
-            def in_frame(b: Box, frame: ModelFrame = frame, hw: tuple[int, int] = hw) -> tuple[float, ...]:
-                return tuple(box_from_pixels(b, frame, hw, ndigits=0))
-
-            answer1 = format_answer([ParsedItem(box=in_frame(b)) for b, _ in kept], think)
-            out.append(SFTExample(s.id, "localize", prep1, answer1))
-            jittered = [InstancePrompt(box=_jitter(b, cfg.box_jitter, hw, rng)) for b, _ in kept]
-            stage1 = format_answer([ParsedItem(box=in_frame(p.box)) for p in jittered], think)
-            feedback = _feedback(ctx, blind, jittered, stage1, frame, look)
-            prep2 = policy.prepare_request(refine_request(blind, s.query, jittered, feedback, 1, stage1, lookup))
-            items2 = []
-            for b, inside in kept:
-                pts = [tuple(round(v) for v in xy_from_pixels(x, y, frame, hw))
-                       for x, y in _points(inside, cfg.points_per_box, rng)]  # fmt: skip
-                items2.append(ParsedItem(box=in_frame(b), points=pts))
-            out.append(SFTExample(s.id, "refine", prep2, format_answer(items2, think)))
+            out.extend(sample_examples(s, policy, segmenter, cfg))
             update(advance=1)
     return out
+
+
+def sample_examples(s: Sample, policy: TransformersPolicy, segmenter: Any, cfg: SFTConfig) -> list[SFTExample]:
+    """Return one sample's two examples (stage 1, stage 2); its own seeded generator makes them order-free."""
+    think = "" if cfg.think else None
+    look = profile(policy.protocol).feedback_look
+    rng = np.random.default_rng([cfg.seed, *s.id.encode()])
+    scene = s.load_scene()
+    truth = np.asarray(scene.truth, bool)
+    blind = replace(scene, truth=None)
+    store = SceneStore(max_scenes=1)
+    store.put(blind)
+    ctx = ToolContext(store=store, segmenter=segmenter)
+    lookup = lookup_for(policy, blind, s.query, ctx)
+    prep1 = policy.prepare_request(localize_request(blind, s.query, lookup))
+    frame, hw = prep1.frame, scene.hw
+    kept = _visible_instances(truth, frame.window or (0.0, 0.0, float(hw[1]), float(hw[0])))
+
+    def in_frame(b: Box) -> tuple[float, ...]:
+        return tuple(box_from_pixels(b, frame, hw, ndigits=0))
+
+    answer1 = format_answer([ParsedItem(box=in_frame(b)) for b, _ in kept], think)
+    jittered = [InstancePrompt(box=_jitter(b, cfg.box_jitter, hw, rng)) for b, _ in kept]
+    stage1 = format_answer([ParsedItem(box=in_frame(p.box)) for p in jittered], think)
+    feedback = _feedback(ctx, blind, jittered, stage1, frame, look)
+    prep2 = policy.prepare_request(refine_request(blind, s.query, jittered, feedback, 1, stage1, lookup))
+    items2 = []
+    for b, inside in kept:
+        pts = [tuple(round(v) for v in xy_from_pixels(x, y, frame, hw))
+               for x, y in _points(inside, cfg.points_per_box, rng)]  # fmt: skip
+        items2.append(ParsedItem(box=in_frame(b), points=pts))
+    return [
+        SFTExample(s.id, "localize", prep1, answer1),
+        SFTExample(s.id, "refine", prep2, format_answer(items2, think)),
+    ]
+
+
+_WORKER: dict[str, Any] = {}
+"""A worker process's policy and segmenter (`build_examples_parallel`)."""
+
+
+def _start_worker(init: str, prompt_dir: Path | None, protocol: str, segmenter: Any) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    tm = load_trainable(init, "cpu")
+    _WORKER["policy"] = TransformersPolicy.from_loaded(tm.model, tm.processor, name=f"hf:{init}",
+                                                       prompt_dir=prompt_dir, protocol=protocol,
+                                                       inputs=read_policy_inputs(tm.source))  # fmt: skip
+    _WORKER["segmenter"] = segmenter
+
+
+def _worker_examples(samples: list[Sample], cfg: SFTConfig) -> list[SFTExample]:
+    return [e for s in samples for e in sample_examples(s, _WORKER["policy"], _WORKER["segmenter"], cfg)]
+
+
+def build_examples_parallel(
+    samples: Sequence[Sample],
+    policy: TransformersPolicy,
+    job: SFTJob,
+    cfg: SFTConfig,
+    workers: int,
+    progress: bool = True,
+    chunk: int = 8,
+) -> list[SFTExample]:
+    """`build_examples` in ``workers`` processes: the same examples in the same order, about ``workers`` times sooner.
+
+    Building is CPU work outside torch (scene reads, the segmenter on the jittered boxes, renders, image
+    resizing), one sample at a time, so it splits cleanly by sample. Each worker is a fresh (spawned) process
+    that loads the job's model the way the trainer does (one more copy of the model in memory per worker: meant
+    for small models) and receives the segmenter by pickling. A segmenter that cannot be pickled (SAM 2 holds
+    its network) builds in this process (with ``policy``) instead, as do ``workers`` <= 1 and small inputs.
+    """
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    try:
+        pickle.dumps(job.segmenter)
+    except Exception:  # any pickling failure means: build here
+        workers = 1
+    if workers <= 1 or len(samples) <= chunk:
+        return build_examples(samples, policy, job.segmenter, cfg, progress)
+    parts = [list(samples[i : i + chunk]) for i in range(0, len(samples), chunk)]
+    results: list[list[SFTExample]] = [[] for _ in parts]
+    start = (str(job.init), job.prompt_dir, job.protocol, job.segmenter)
+    context = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=start) as pool,
+        progress_bar(f"sft examples ({workers} processes)", len(samples), enabled=progress) as update,
+    ):
+        futures = {pool.submit(_worker_examples, part, cfg): i for i, part in enumerate(parts)}
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            update(advance=len(parts[i]))
+    return [e for part in results for e in part]
 
 
 def _visible_instances(truth: np.ndarray, window: tuple[float, float, float, float]) -> list[tuple[Box, np.ndarray]]:
@@ -181,7 +250,7 @@ def cached_examples(
 ) -> list[SFTExample]:
     """Return `build_examples`, read from ``cache`` when it holds the same examples (key: what makes them)."""
     if cache is None:
-        return build_examples(samples, policy, job.segmenter, cfg, progress)
+        return build_examples_parallel(samples, policy, job, cfg, job.example_workers, progress)
     import hashlib
     import pickle
 
@@ -196,7 +265,7 @@ def cached_examples(
     if path.is_file():
         with open(path, "rb") as f:
             return pickle.load(f)
-    examples = build_examples(samples, policy, job.segmenter, cfg, progress)
+    examples = build_examples_parallel(samples, policy, job, cfg, job.example_workers, progress)
     Path(cache).mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, pickle.dumps(examples, protocol=pickle.HIGHEST_PROTOCOL))
     return examples
@@ -226,6 +295,8 @@ class SFTJob:
     protocol: str = "socioagent"
     eval_every: int = 100
     cache: Path | None = None
+    example_workers: int = 1
+    max_minutes: float | None = None
 
 
 def train_sft(job: SFTJob, cfg: SFTConfig, world: World | None = None) -> Path:
@@ -255,7 +326,9 @@ def train_sft(job: SFTJob, cfg: SFTConfig, world: World | None = None) -> Path:
         "protocol": job.protocol,
         "world_size": world.size,
     }
-    run = TrainingRun(job.out, identity, tm, optimizer, scheduler, steps, cfg.save_every, job.resume, world)
+    run = TrainingRun(
+        job.out, identity, tm, optimizer, scheduler, steps, cfg.save_every, job.resume, world, job.max_minutes
+    )
     pad_id = int(tm.processor.tokenizer.pad_token_id or tm.processor.tokenizer.eos_token_id)
     import torch
 
