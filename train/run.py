@@ -56,7 +56,8 @@ class TrainingRun:
 
         ``max_minutes`` is a wall-time budget: once this process has run that long, the loop ends after the
         step in progress and the run finishes as if its last step had run (checkpoint, ``final/``); the
-        learning-rate schedule is not shortened. Every rank stops at the same step (rank 0's clock decides).
+        learning-rate schedule is not shortened. Every rank stops at the same step (the first rank past the
+        budget decides).
 
         Raises:
             InputError: the folder holds another run, or a resumed run's settings differ.
@@ -65,7 +66,6 @@ class TrainingRun:
         self.optimizer, self.scheduler = optimizer, scheduler
         self.total_steps, self.save_every = total_steps, save_every
         self.max_minutes = max_minutes
-        self.stopped_early = False
         self.step, self.cursor = 0, 0
         self.extra: dict[str, Any] = {}
         checkpoint = prepare_run(out, identity, resume) if world.is_main else None
@@ -113,7 +113,6 @@ class TrainingRun:
         """
         while self.step < self.total_steps:
             if self._out_of_time():
-                self.stopped_early = True
                 return
             if self._stop:
                 if self.step > self._saved_step:
