@@ -18,6 +18,7 @@ size), so memory follows the model's pixel budget.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -172,10 +173,14 @@ def build_examples_parallel(
     import pickle
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    try:
-        pickle.dumps(job.segmenter)
-    except Exception:  # any pickling failure means: build here
-        workers = 1
+    if workers > 1:
+        try:
+            pickle.dumps(job.segmenter)
+        except Exception:  # any pickling failure means: build here
+            name = getattr(job.segmenter, "name", type(job.segmenter).__name__)
+            warnings.warn(f"the {name} segmenter cannot be sent to worker processes; the SFT examples are built in "
+                          "this one", stacklevel=2)  # fmt: skip
+            workers = 1
     if workers <= 1 or len(samples) <= chunk:
         return build_examples(samples, policy, job.segmenter, cfg, progress)
     parts = [list(samples[i : i + chunk]) for i in range(0, len(samples), chunk)]

@@ -51,6 +51,22 @@ def test_factory_builds_a_protocol_segmenter() -> None:
     assert seg.name == "classical"
 
 
+def test_a_pickled_segmenter_keeps_its_knobs_and_segments_the_same(l_shape: tuple[np.ndarray, np.ndarray]) -> None:
+    """Worker processes (SFT example building) get the segmenter by pickling: a fresh one with the same knobs."""
+    import pickle
+
+    image, truth = l_shape
+    seg = ClassicalSegmenter(iterations=4)
+    seg.set_scene("l", image)
+    copy = pickle.loads(pickle.dumps(seg))
+    assert copy.config == seg.config and copy.encode_count == 0
+    with pytest.raises(RuntimeError, match="set_scene"):
+        copy.predict([InstancePrompt(box=bbox(truth))])  # no scene travels with it
+    copy.set_scene("l", image)
+    ours, theirs = seg.predict([InstancePrompt(box=bbox(truth))]), copy.predict([InstancePrompt(box=bbox(truth))])
+    assert np.array_equal(ours.masks, theirs.masks)
+
+
 def test_box_prompt_recovers_a_filled_shape(l_shape: tuple[np.ndarray, np.ndarray]) -> None:
     image, truth = l_shape
     seg = ClassicalSegmenter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 
@@ -34,8 +35,10 @@ def test_examples_built_in_two_processes_equal_those_built_in_one(synth_data, tm
                                             inputs=read_policy_inputs(tm.source))  # fmt: skip
     cfg = SFTConfig(learning_rate=1e-3, seed=3)
     samples = job.data.samples[:6]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a segmenter that cannot be pickled would build in one process: fail
+        two = build_examples_parallel(samples, policy, job, cfg, workers=2, progress=False, chunk=2)
     one = build_examples(samples, policy, job.segmenter, cfg, progress=False)
-    two = build_examples_parallel(samples, policy, job, cfg, workers=2, progress=False, chunk=2)
     assert [(e.sample_id, e.stage) for e in two] == [(e.sample_id, e.stage) for e in one]
     assert len(one) == 12
     for a, b in zip(one, two, strict=True):

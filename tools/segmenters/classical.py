@@ -39,6 +39,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -119,6 +120,13 @@ class ClassicalSegmenter:
         self.lock = threading.RLock()
         self._key: str | None = None
         self._image: np.ndarray | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the knobs only (worker processes get a fresh segmenter: no lock, no scene)."""
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])
 
     def set_scene(self, scene_id: str, image: np.ndarray) -> None:
         """Keep an (H, W, 3) uint8 RGB image for later prompts, unless ``scene_id`` is already set.
