@@ -73,7 +73,7 @@ policy: $(FULL)  ## train the packaged small policy from scratch (fixed seed; se
 	$(BIN)/socio synth --out $(POLICY_DATA) --split val --n $(POLICY_VAL) --seed 0 --formats raw
 	$(BIN)/python -m socioagent.make_policy --data synth:$(POLICY_DATA) --work $(POLICY_WORK) \
 		--minutes $(POLICY_MINUTES) --val $(POLICY_VAL) --threads $(POLICY_THREADS) \
-		--grpo-min-steps $(POLICY_GRPO_MIN_STEPS) --grpo-step-s 12 --grouping best_context \
+		--grpo-min-steps $(POLICY_GRPO_MIN_STEPS) --grpo-step-s 6 --grouping best_context \
 		--install $(POLICY_INSTALL) $(POLICY_FLAGS)
 
 clean:  ## remove the virtual environment and outputs
