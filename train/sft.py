@@ -161,7 +161,10 @@ def build_examples_parallel(
     progress: bool = True,
     chunk: int = 8,
 ) -> list[SFTExample]:
-    """`build_examples` in ``workers`` processes: the same examples in the same order, about ``workers`` times sooner.
+    """`build_examples` in ``workers`` processes: the same examples in the same order.
+
+    Each worker's start (spawn, imports, model load) costs seconds: on 96 examples two workers took 0.62x the
+    speed of one (bench/bench_sft_examples.py); they are meant for builds of thousands.
 
     Building is CPU work outside torch (scene reads, the segmenter on the jittered boxes, renders, image
     resizing), one sample at a time, so it splits cleanly by sample. Each worker is a fresh (spawned) process
